@@ -1,0 +1,3 @@
+from mnistsum.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""Matplotlib figures the notebooks and the README share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from mnistsum.generator import CanvasBatch
+from mnistsum.paths import repo_root
+
+
+def show_canvas(image: np.ndarray, boxes=None, digits=None, clutter_boxes=None, title: str | None = None,
+                ax=None):
+    """One canvas with its digit boxes (green, labelled) and clutter boxes (orange, dashed)."""
+    ax = ax or plt.gca()
+    ax.imshow(np.squeeze(image), cmap="gray", vmin=0, vmax=1)
+    for x0, y0, x1, y1 in (b for b in (clutter_boxes if clutter_boxes is not None else []) if b[0] >= 0):
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="orange", ls="--", lw=1))
+    for k, box in enumerate(boxes if boxes is not None else []):
+        if box[0] < 0:
+            continue
+        x0, y0, x1, y1 = box
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="lime", lw=1.5))
+        if digits is not None:
+            ax.text(x0, y0 - 1, str(digits[k]), color="lime", fontsize=9, va="bottom", weight="bold")
+    ax.set_title(title or "")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def show_batch(batch: CanvasBatch, n: int = 8, cols: int = 4, predictions=None, annotate: bool = True):
+    """A grid of canvases titled with their sums (and predictions, if given)."""
+    n = min(n, len(batch))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        title = f"sum = {batch.sums[i]}"
+        if predictions is not None:
+            title += f", predicted {float(np.ravel(predictions)[i]):.1f}"
+        show_canvas(batch.images[i], batch.boxes[i] if annotate else None, batch.digits[i],
+                    batch.clutter_boxes[i] if annotate else None, title, ax)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, labels=None, cols: int = 10, size: float = 1.2, names=None):
+    """Small images in a grid, titled with their labels (or class names)."""
+    rows = -(-len(images) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap="gray")
+            if labels is not None:
+                label = int(labels[i])
+                ax.set_title(names[label] if names else str(label), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: dict[str, list[float]], metrics=("loss", "sum_accuracy")):
+    """Training and validation curves, one panel per metric."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], "o-", label="train")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_by(values, hits, xlabel: str, ax=None):
+    """Bar chart of sum accuracy per value of ``values`` (with counts on the bars)."""
+    from mnistsum.analysis import accuracy_by
+
+    keys, accuracy, counts = accuracy_by(values, hits)
+    ax = ax or plt.gca()
+    ax.bar(keys, accuracy, color="tab:blue")
+    for k, a, c in zip(keys, accuracy, counts):
+        ax.text(k, a, f"{c}", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("sum accuracy")
+    ax.set_ylim(0, 1.1)
+    return ax
+
+
+def save_figure(fig, name: str) -> Path:
+    """Save ``fig`` as ``images/<name>.png`` of the repository (for the README)."""
+    directory = (repo_root() or Path.cwd()) / "images"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{name}.png"
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    return path

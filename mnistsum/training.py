@@ -1,0 +1,111 @@
+"""Training recipes and the loop that runs them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+
+from mnistsum.generator import CanvasConfig
+from mnistsum.keras_data import CanvasDataset, Targets, sum_targets
+from mnistsum.quick import pick
+
+TRAIN_SEED = 1
+VAL_SEED = 2
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How long and on what to train. Each epoch draws fresh training images."""
+
+    epochs: int
+    images_per_epoch: int
+    batch_size: int
+    val_images: int
+
+    @property
+    def images_seen(self) -> int:
+        return self.epochs * self.images_per_epoch
+
+    def __post_init__(self) -> None:
+        for field, value in asdict(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Recipe.{field}={value!r} is invalid: it must be a positive integer.")
+
+
+#: The reference recipe: 30 epochs of 10 000 images, batch 64.
+REFERENCE_RECIPE = Recipe(epochs=30, images_per_epoch=10_000, batch_size=64, val_images=1_000)
+#: Quick mode: enough to run every cell, far too little to learn anything.
+QUICK_RECIPE = Recipe(epochs=2, images_per_epoch=32, batch_size=16, val_images=32)
+
+
+def baseline_recipe() -> Recipe:
+    """The reference recipe, or the quick one when ``MNISTSUM_QUICK=1``."""
+    return pick(full=REFERENCE_RECIPE, quick=QUICK_RECIPE)
+
+
+def train(model: keras.Model, recipe: Recipe, config: CanvasConfig = CanvasConfig(),
+          targets: Targets = sum_targets, callbacks: list | None = None, verbose: int | str = "auto",
+          seed: int = TRAIN_SEED) -> keras.callbacks.History:
+    """Fit ``model`` on fresh ``train`` canvases, validating on a fixed ``val`` set."""
+    train_data = CanvasDataset(config.replace(split="train"), seed, recipe.images_per_epoch,
+                               recipe.batch_size, targets, fresh_each_epoch=True)
+    val_data = CanvasDataset(config.replace(split="val"), VAL_SEED, recipe.val_images,
+                             recipe.batch_size, targets)
+    return model.fit(train_data, validation_data=val_data, epochs=recipe.epochs,
+                     callbacks=callbacks or [], verbose=verbose)
+
+
+class WallClock(keras.callbacks.Callback):
+    """Records the seconds each epoch took in ``logs['epoch_seconds']``."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the first epoch that ends past ``seconds`` of wall time."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """After every epoch, saves the model and the history so far (a long run can stop any time)."""
+
+    def __init__(self, model_file: Path, history_file: Path):
+        super().__init__()
+        self.model_file, self.history_file = Path(model_file), Path(history_file)
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.model_file.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(self.model_file)
+        save_history(self.history, self.history_file)
+
+
+def save_history(history: dict[str, list[float]], path: Path) -> None:
+    """Write a Keras ``History.history`` dict as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}, indent=1))
+
+
+def load_history(path: Path) -> dict[str, list[float]]:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,51 @@
+"""The command line: generate, bench, errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistsum.cli import main
+from mnistsum.generator import CanvasConfig, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_generate_writes_the_documented_npz(tmp_path, capsys):
+    out = tmp_path / "hand-out.npz"
+    main(["generate", "--n", "12", "--seed", "4", "--split", "test", "--out", str(out)])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["n"] == 12
+    with np.load(out) as f:
+        assert f["images"].shape == (12, 128, 128, 1) and f["images"].dtype == np.float32
+        assert f["sums"].shape == (12,) and f["digits"].shape == (12, 5) and f["boxes"].shape == (12, 5, 4)
+        assert f["images"].min() >= 0 and f["images"].max() <= 1
+        expected = generate(CanvasConfig(split="test"), 4, range(12))
+        np.testing.assert_array_equal(f["images"], expected.images)
+        np.testing.assert_array_equal(f["boxes"], expected.boxes)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "--n", "0", "--seed", "1", "--out", "x.npz"], "at least one"),
+    (["generate", "--n", "3", "--seed", "1", "--out", "x.txt"], "end in .npz"),
+    (["generate", "--n", "3", "--seed", "-5", "--out", "x.npz"], "seed"),
+])
+def test_bad_arguments_say_what_to_change(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=message):
+        main(args)
+
+
+def test_bench_prints_a_json_line_last():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "mnistsum", "bench", "--rounds", "1", "--batch-size", "32",
+                          "--loop-images", "10"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["generator_images_per_s"] > result["reference_loop_images_per_s"] > 0
+    assert result["speedup"] == pytest.approx(result["generator_images_per_s"] / result["reference_loop_images_per_s"],
+                                              rel=0.01)
