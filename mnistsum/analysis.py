@@ -28,7 +28,7 @@ def gradcam(model, image: np.ndarray, layer_name: str) -> np.ndarray:
     import keras
     import tensorflow as tf
 
-    probe = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    probe = keras.Model(model.inputs[0], [model.get_layer(layer_name).output, model.outputs[0]])
     x = tf.convert_to_tensor(image[None].astype("float32"))
     with tf.GradientTape() as tape:
         activation, output = probe(x)
@@ -41,12 +41,14 @@ def gradcam(model, image: np.ndarray, layer_name: str) -> np.ndarray:
 
 def saliency(model, image: np.ndarray) -> np.ndarray:
     """|d output / d pixel|, normalised to [0, 1]: which pixels move the prediction."""
+    import keras
     import tensorflow as tf
 
+    probe = keras.Model(model.inputs[0], model.outputs[0])
     x = tf.convert_to_tensor(image[None].astype("float32"))
     with tf.GradientTape() as tape:
         tape.watch(x)
-        score = tf.reduce_sum(model(x))
+        score = tf.reduce_sum(probe(x))
     grad = np.abs(tape.gradient(score, x).numpy()[0, ..., 0])
     return grad / grad.max() if grad.max() > 0 else grad
 
@@ -55,5 +57,61 @@ def activations(model, image: np.ndarray, layer_name: str) -> np.ndarray:
     """The activation of ``layer_name`` for one image, (H, W, channels)."""
     import keras
 
-    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
     return np.asarray(probe(image[None].astype("float32")))[0]
+
+
+def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean image of each class, ``(n_classes, H, W)`` float in [0, 255].
+
+    >>> class_means(np.array([[[0]], [[2]], [[4]]]), np.array([0, 0, 1]))[:, 0, 0]
+    array([1., 4.])
+    """
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    sums = np.zeros((len(counts),) + images.shape[1:])
+    np.add.at(sums, labels, images)
+    return sums / counts[:, None, None]
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every image in ``a`` with every image in ``b``: ``(len(a), len(b))``.
+
+    Each image is centred first, so a large blob of ink does not match
+    everything (as it would with a plain cosine of non-negative pixels).
+
+    >>> correlation(np.array([[0, 1, 2]]), np.array([[5, 6, 7], [2, 1, 0]]))
+    array([[ 1., -1.]])
+    """
+    def unit(x):
+        x = x.reshape(len(x), -1).astype(float)
+        x = x - x.mean(axis=1, keepdims=True)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    return unit(a) @ unit(b).T
+
+
+def sum_distribution(label_probs, n_digits: int) -> np.ndarray:
+    """Exact distribution of the sum of ``n_digits`` independent digits with ``label_probs``.
+
+    >>> sum_distribution([0.5, 0.5], 2)
+    array([0.25, 0.5 , 0.25])
+    """
+    dist = np.array([1.0])
+    for _ in range(n_digits):
+        dist = np.convolve(dist, np.asarray(label_probs, float))
+    return dist
+
+
+def mean_prediction_by_sum(sums, predictions) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mean prediction for each true sum, and the slope of predictions on truth.
+
+    A slope below 1 is regression to the mean: large sums are under-predicted
+    and small ones over-predicted.
+    """
+    sums = np.asarray(sums).reshape(-1)
+    predictions = np.asarray(predictions, float).reshape(-1)
+    keys, inverse = np.unique(sums, return_inverse=True)
+    means = np.bincount(inverse, weights=predictions) / np.bincount(inverse)
+    slope = float(np.polyfit(sums, predictions, 1)[0])
+    return keys, means, slope

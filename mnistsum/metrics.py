@@ -12,6 +12,8 @@ shaped ``(N,)`` or ``(N, 1)``.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 
@@ -74,6 +76,20 @@ class SumAccuracy(keras.metrics.Metric):
     def reset_state(self):
         self.hits.assign(0.0)
         self.count.assign(0.0)
+
+
+def gaussian_sum_accuracy(sigma: float) -> float:
+    """Sum accuracy of an unbiased predictor whose errors are N(0, sigma²).
+
+    A prediction rounds to the truth when its error lies in (-0.5, 0.5), which
+    happens with probability erf(0.5 / (sigma * sqrt(2))).
+
+    >>> round(gaussian_sum_accuracy(0.5), 3)
+    0.683
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma={sigma} must be positive.")
+    return math.erf(0.5 / (sigma * math.sqrt(2)))
 
 
 def constant_baseline(sums) -> dict[str, float]:

@@ -10,6 +10,7 @@ from matplotlib.patches import Rectangle
 
 from mnistsum.generator import CanvasBatch
 from mnistsum.paths import repo_root
+from mnistsum.quick import is_quick
 
 
 def show_canvas(image: np.ndarray, boxes=None, digits=None, clutter_boxes=None, title: str | None = None,
@@ -96,8 +97,14 @@ def plot_accuracy_by(values, hits, xlabel: str, ax=None):
     return ax
 
 
-def save_figure(fig, name: str) -> Path:
-    """Save ``fig`` as ``images/<name>.png`` of the repository (for the README)."""
+def save_figure(fig, name: str) -> Path | None:
+    """Save ``fig`` as ``images/<name>.png`` of the repository (for the README).
+
+    Quick mode saves nothing: its figures come from toy budgets and must never
+    replace the README's.
+    """
+    if is_quick():
+        return None
     directory = (repo_root() or Path.cwd()) / "images"
     directory.mkdir(exist_ok=True)
     path = directory / f"{name}.png"

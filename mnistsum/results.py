@@ -65,6 +65,21 @@ def write_result(record: dict, directory: Path | None = None, name: str | None =
     return path
 
 
+def describe(record: dict) -> str:
+    """One paragraph that says what was measured, on what, with what budget."""
+    budget = record["budget"]
+    return (f"{record['model']}: sum accuracy {record['sum_accuracy']:.1%}, MAE {record['mae']:.2f} on "
+            f"{record['benchmark']['n']:,} benchmark images, after {budget['images_seen']:,} training images "
+            f"({budget['epochs']} epochs of {budget['images_per_epoch']:,}, batch {budget['batch_size']}) "
+            f"in {record['wall_time_s'] / 3600:.1f} h on {record['hardware']} ({record['date']}).")
+
+
+def load_result(name: str, directory: Path | None = None) -> dict | None:
+    """The recorded result of model ``name``, or None if there is none."""
+    path = (directory or results_dir()) / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def load_results(directory: Path | None = None) -> list[dict]:
     """Every recorded result, sorted by sum accuracy (worst first)."""
     directory = directory or results_dir()

@@ -11,6 +11,7 @@ import keras
 
 from mnistsum.generator import CanvasConfig
 from mnistsum.keras_data import CanvasDataset, Targets, sum_targets
+from mnistsum.paths import model_path
 from mnistsum.quick import pick
 
 TRAIN_SEED = 1
@@ -57,6 +58,26 @@ def train(model: keras.Model, recipe: Recipe, config: CanvasConfig = CanvasConfi
                              recipe.batch_size, targets)
     return model.fit(train_data, validation_data=val_data, epochs=recipe.epochs,
                      callbacks=callbacks or [], verbose=verbose)
+
+
+def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbose: int | str = "auto"):
+    """Load the saved model ``name`` if there is one, else build and train it (and save it).
+
+    Returns ``(model, history, trained_now)``. Saved models live in
+    :func:`mnistsum.paths.model_path` (quick mode uses its own ``-quick`` files).
+    """
+    path = model_path(name)
+    history_path = path.with_suffix(".history.json")
+    if path.exists() and not retrain:
+        print(f"Loaded {path.name}, trained earlier (set RETRAIN = True or delete it to train again).")
+        history = load_history(history_path) if history_path.exists() else {}
+        return keras.models.load_model(path), history, False
+    print(f"Training {name}: {recipe.epochs} epochs x {recipe.images_per_epoch:,} images, "
+          f"batch {recipe.batch_size} ({recipe.images_seen:,} images in all).")
+    model = build()
+    checkpoint = Checkpoint(path, history_path)
+    train(model, recipe, callbacks=[WallClock(), checkpoint], verbose=verbose)
+    return model, checkpoint.history, True
 
 
 class WallClock(keras.callbacks.Callback):

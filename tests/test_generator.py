@@ -151,3 +151,13 @@ def test_changing_only_clutter_keeps_the_digits():
     full = generate(CanvasConfig(split="test"), 5, range(50))
     np.testing.assert_array_equal(plain.boxes, full.boxes)
     np.testing.assert_array_equal(plain.digits, full.digits)
+
+
+def test_each_box_holds_a_pool_digit_with_the_annotated_label():
+    pools = load_pools("test")
+    lookup = {image.tobytes(): label for image, label in zip(pools.digits, pools.labels)}
+    clean = generate(CanvasConfig(split="test", noise=0.0), 9, range(40))
+    for image, digits, boxes in zip(clean.images[..., 0], clean.digits, clean.boxes):
+        for digit, (x0, y0, x1, y1) in zip(digits[digits >= 0], boxes[digits >= 0]):
+            patch = np.rint(image[y0:y1, x0:x1] * 255 / 0.8).astype(np.uint8)
+            assert lookup[patch.tobytes()] == digit
