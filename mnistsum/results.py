@@ -89,6 +89,8 @@ def load_results(directory: Path | None = None) -> list[dict]:
 
 def results_table(records: list[dict]) -> str:
     """A Markdown table of the records."""
+    if not records:
+        return "No full run recorded yet."
     lines = [
         "| model | sum accuracy | MAE | parameters | training images seen | wall time | hardware |",
         "|---|---:|---:|---:|---:|---:|---|",

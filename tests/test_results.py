@@ -1,0 +1,38 @@
+"""Recorded results and the README table generated from them."""
+
+from pathlib import Path
+
+import pytest
+
+from mnistsum.results import TABLE_END, TABLE_START, describe, load_results, results_table, update_readme
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = {"model": "m", "sum_accuracy": 0.3012, "mae": 1.234, "params": 1234,
+          "benchmark": {"split": "test", "seed": 1, "n": 10_000},
+          "budget": {"epochs": 3, "images_per_epoch": 10, "batch_size": 2, "val_images": 2, "images_seen": 30},
+          "wall_time_s": 7200.0, "hardware": "CPU", "date": "2026-11-24", "command": "x", "quick": False}
+
+
+def test_table_and_description():
+    table = results_table([RECORD])
+    assert "| m | 30.1% | 1.23 | 1,234 | 30 | 2.0 h | CPU |" in table
+    assert describe(RECORD).startswith("m: sum accuracy 30.1%, MAE 1.23 on 10,000 benchmark images, after 30")
+
+
+def test_update_readme_replaces_only_the_table(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{TABLE_START}\nold\n{TABLE_END}\noutro\n")
+    assert update_readme(readme, [RECORD])
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert not update_readme(readme, [RECORD])
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no results-table markers"):
+        update_readme(readme, [RECORD])
+
+
+def test_committed_results_are_real_runs_and_the_readme_is_up_to_date():
+    records = load_results(ROOT / "results")
+    assert all(not r["quick"] for r in records), "quick-mode results must never be recorded"
+    text = (ROOT / "README.md").read_text()
+    assert results_table(records) in text, "run `python -m mnistsum results-table`"

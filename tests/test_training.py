@@ -1,0 +1,58 @@
+"""Training recipes, checkpoints, the time budget and load-or-train."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnistsum import paths
+from mnistsum.training import QUICK_RECIPE, REFERENCE_RECIPE, Recipe, TimeBudget, load_or_train, train
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((128, 128, 1)), keras.layers.AveragePooling2D(32),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    return model
+
+
+TINY = Recipe(epochs=2, images_per_epoch=8, batch_size=4, val_images=4)
+
+
+def test_reference_recipe_is_300k_images():
+    assert (REFERENCE_RECIPE.epochs, REFERENCE_RECIPE.images_per_epoch, REFERENCE_RECIPE.batch_size) == (30, 10_000, 64)
+    assert REFERENCE_RECIPE.images_seen == 300_000 and QUICK_RECIPE.images_seen < 100
+
+
+@pytest.mark.parametrize("field", ["epochs", "images_per_epoch", "batch_size", "val_images"])
+def test_recipe_rejects_non_positive_values(field):
+    values = {"epochs": 1, "images_per_epoch": 1, "batch_size": 1, "val_images": 1, field: 0}
+    with pytest.raises(ValueError, match=f"Recipe.{field}=0"):
+        Recipe(**values)
+
+
+def test_time_budget_stops_after_the_first_epoch():
+    history = train(tiny_model(), Recipe(epochs=5, images_per_epoch=4, batch_size=4, val_images=4),
+                    callbacks=[TimeBudget(0)], verbose=0)
+    assert len(history.history["loss"]) == 1
+
+
+def test_load_or_train_trains_once_then_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    model, history, trained = load_or_train("tiny", tiny_model, TINY, verbose=0)
+    assert trained and len(history["loss"]) == 2 and len(history["epoch_seconds"]) == 2
+    assert paths.model_path("tiny").exists() and paths.model_path("tiny").name.endswith("-quick.keras")
+    again, history_again, trained_again = load_or_train("tiny", tiny_model, TINY, verbose=0)
+    assert not trained_again and history_again == history
+    assert "Loaded tiny-quick.keras" in capsys.readouterr().out
+    x = np.random.default_rng(0).random((3, 128, 128, 1), dtype=np.float32)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    _, _, retrained = load_or_train("tiny", tiny_model, TINY, retrain=True, verbose=0)
+    assert retrained
+
+
+def test_quick_and_full_models_never_share_a_file(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    monkeypatch.setenv("MNISTSUM_QUICK", "0")
+    full = paths.model_path("baseline")
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    assert full.name == "baseline.keras" and paths.model_path("baseline").name == "baseline-quick.keras"
