@@ -92,25 +92,22 @@ def cmd_train(args) -> None:
     from mnistsum.paths import model_path
     from mnistsum.quick import is_quick
     from mnistsum.results import make_record, write_result
-    from mnistsum.training import Checkpoint, TimeBudget, WallClock, baseline_recipe, train
+    from mnistsum.training import TimeBudget, baseline_recipe, load_or_train
 
     overrides = {k: v for k, v in (("epochs", args.epochs), ("images_per_epoch", args.images_per_epoch),
                                    ("batch_size", args.batch_size)) if v is not None}
     recipe = dataclasses.replace(baseline_recipe(), **overrides)
-    model = build_baseline_model()
-    path = model_path(args.model)
-    callbacks = [WallClock(), Checkpoint(path, path.with_suffix(".history.json"))]
-    if args.max_hours is not None:
-        callbacks.append(TimeBudget(args.max_hours * 3600))
+    callbacks = [TimeBudget(args.max_hours * 3600)] if args.max_hours is not None else []
     started = time.perf_counter()
-    history = train(model, recipe, callbacks=callbacks, verbose=args.verbose)
+    model, history, _ = load_or_train(args.model, build_baseline_model, recipe, retrain=True,
+                                      verbose=args.verbose, callbacks=callbacks)
     train_seconds = time.perf_counter() - started
-    epochs_done = len(history.history["loss"])
-    recipe = dataclasses.replace(recipe, epochs=epochs_done)  # record what was really trained
+    recipe = dataclasses.replace(recipe, epochs=len(history["loss"]))  # record what was really trained
     n_eval = args.eval_images or benchmark_size()
     evaluation = evaluate_sum_model(lambda x: model.predict(x, verbose=0, batch_size=64), n=n_eval)
     record = make_record(args.model, model, evaluation, recipe, train_seconds,
                          "python -m mnistsum " + " ".join(sys.argv[1:]))
+    path = model_path(args.model)
     # A quick-mode score is never a result: keep it beside the quick model instead.
     written = write_result(record, path.parent, path.stem) if is_quick() else write_result(record)
     print(f"model: {path}\nresult: {written}")

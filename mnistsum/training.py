@@ -60,11 +60,22 @@ def train(model: keras.Model, recipe: Recipe, config: CanvasConfig = CanvasConfi
                      callbacks=callbacks or [], verbose=verbose)
 
 
-def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbose: int | str = "auto"):
+def distribution_strategy():
+    """``MirroredStrategy`` over the GPUs when there are several, else TensorFlow's default strategy."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy([g.name for g in gpus]) if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbose: int | str = "auto",
+                  callbacks: list | None = None, strategy=None):
     """Load the saved model ``name`` if there is one, else build and train it (and save it).
 
     Returns ``(model, history, trained_now)``. Saved models live in
     :func:`mnistsum.paths.model_path` (quick mode uses its own ``-quick`` files).
+    The model is built and trained under ``strategy`` (default:
+    :func:`distribution_strategy`), so several GPUs are used when there are.
     """
     path = model_path(name)
     history_path = path.with_suffix(".history.json")
@@ -72,11 +83,13 @@ def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbo
         print(f"Loaded {path.name}, trained earlier (set RETRAIN = True or delete it to train again).")
         history = load_history(history_path) if history_path.exists() else {}
         return keras.models.load_model(path), history, False
-    print(f"Training {name}: {recipe.epochs} epochs x {recipe.images_per_epoch:,} images, "
-          f"batch {recipe.batch_size} ({recipe.images_seen:,} images in all).")
-    model = build()
+    strategy = strategy or distribution_strategy()
+    print(f"Training {name} on {strategy.num_replicas_in_sync} device(s): {recipe.epochs} epochs x "
+          f"{recipe.images_per_epoch:,} images, batch {recipe.batch_size} ({recipe.images_seen:,} images in all).")
+    with strategy.scope():
+        model = build()
     checkpoint = Checkpoint(path, history_path)
-    train(model, recipe, callbacks=[WallClock(), checkpoint], verbose=verbose)
+    train(model, recipe, callbacks=[WallClock(), checkpoint, *(callbacks or [])], verbose=verbose)
     return model, checkpoint.history, True
 
 

@@ -49,3 +49,16 @@ def test_bench_prints_a_json_line_last():
     assert result["generator_images_per_s"] > result["reference_loop_images_per_s"] > 0
     assert result["speedup"] == pytest.approx(result["generator_images_per_s"] / result["reference_loop_images_per_s"],
                                               rel=0.01)
+
+
+def test_train_in_quick_mode_never_writes_results(tmp_path, monkeypatch, capsys):
+    from mnistsum import paths
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    before = sorted(p.name for p in paths.results_dir().glob("*.json"))
+    main(["train", "--model", "baseline", "--eval-images", "16", "--verbose", "0"])
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["quick"] is True and record["benchmark"]["n"] == 16 and record["budget"]["images_seen"] == 64
+    assert (tmp_path / "baseline-quick.keras").exists() and (tmp_path / "baseline-quick.json").exists()
+    assert sorted(p.name for p in paths.results_dir().glob("*.json")) == before
