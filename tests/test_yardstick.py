@@ -1,16 +1,11 @@
 """The per-image yardstick loop implements the same recipe as the vectorised generator."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from mnistsum.generator import CanvasConfig, generate, load_pools
+from mnistsum.speed import load_yardstick
 
-spec = importlib.util.spec_from_file_location(
-    "reference_loop", Path(__file__).resolve().parents[1] / "benchmarks" / "reference_loop.py")
-loop = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(loop)
+loop = load_yardstick()
 
 
 def test_loop_and_generator_make_the_same_distribution():
