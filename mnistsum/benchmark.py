@@ -68,3 +68,27 @@ def evaluate_sum_model(predict, n: int | None = None, batch_size: int = 256,
             raise ValueError(f"predict returned {pred.size} values for {len(batch)} images.")
         parts.append((batch.sums, pred, batch.digits, batch.boxes, batch.n_clutter, batch.indices))
     return Evaluation(*(np.concatenate(col) for col in zip(*parts)))
+
+
+#: Seed of the independent check's canvases (a stream of the yardstick loop, not of the generator).
+INDEPENDENT_SEED = 2_024
+
+
+def independent_canvases(n: int, seed: int = INDEPENDENT_SEED) -> tuple[np.ndarray, np.ndarray] | None:
+    """``n`` test-split canvases and sums made by an *independent* implementation of the recipe.
+
+    The per-image loop ``benchmarks/reference_loop.py`` was written from the recipe, not from
+    :mod:`mnistsum.generator`, and uses its own random stream (and float64 noise), so a model that scores
+    as well on these canvases has not learnt a quirk of our generator. It needs the repository checkout;
+    elsewhere (a pip install, Colab) this prints why and returns None.
+    """
+    from mnistsum.generator import load_pools
+    from mnistsum.speed import load_yardstick
+
+    try:
+        yardstick = load_yardstick()
+    except FileNotFoundError as error:
+        print(f"No independent check here: {error}")
+        return None
+    pools = load_pools("test")
+    return yardstick.make_batch(n, seed, pools.digits, pools.labels, pools.clutter)

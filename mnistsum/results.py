@@ -36,18 +36,34 @@ def hardware_description() -> str:
     return f"{cpu}, {cores} cores" + (f", GPU: {', '.join(gpus)}" if gpus else ", no GPU")
 
 
-def make_record(model_name: str, model, evaluation, recipe, wall_time_s: float, command: str) -> dict:
-    """The JSON record of one trained model's benchmark score and budget."""
+def make_record(model_name: str, model, evaluation, budget, wall_time_s: float, command: str) -> dict:
+    """The JSON record of one trained model's benchmark score and budget.
+
+    ``budget`` is a :class:`~mnistsum.training.Recipe` or a dict with at least
+    ``epochs`` and ``images_seen``. ``evaluation`` is a benchmark
+    :class:`~mnistsum.benchmark.Evaluation`, or a dict of scores for a model
+    that does not read canvases (the digit classifier).
+    """
     from mnistsum.benchmark import BENCHMARK_SEED
+
+    if dataclasses.is_dataclass(budget):
+        budget = {**dataclasses.asdict(budget), "images_seen": budget.images_seen}
+    if isinstance(evaluation, dict):
+        scores = evaluation
+    else:
+        scores = {"sum_accuracy": evaluation.sum_accuracy(), "mae": evaluation.mae(),
+                  "benchmark": {"split": "test", "seed": BENCHMARK_SEED, "n": len(evaluation.sums)}}
+    return training_record(model_name, model, scores, budget, wall_time_s, command)
+
+
+def training_record(model_name: str, model, scores: dict, budget: dict, wall_time_s: float, command: str) -> dict:
     from mnistsum.quick import is_quick
 
     return {
         "model": model_name,
-        "sum_accuracy": evaluation.sum_accuracy(),
-        "mae": evaluation.mae(),
+        **scores,
         "params": model.count_params(),
-        "benchmark": {"split": "test", "seed": BENCHMARK_SEED, "n": len(evaluation.sums)},
-        "budget": {**dataclasses.asdict(recipe), "images_seen": recipe.images_seen},
+        "budget": budget,
         "wall_time_s": round(wall_time_s, 1),
         "hardware": hardware_description(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -68,9 +84,16 @@ def write_result(record: dict, directory: Path | None = None, name: str | None =
 def describe(record: dict) -> str:
     """One paragraph that says what was measured, on what, with what budget."""
     budget = record["budget"]
-    return (f"{record['model']}: sum accuracy {record['sum_accuracy']:.1%}, MAE {record['mae']:.2f} on "
-            f"{record['benchmark']['n']:,} benchmark images, after {budget['images_seen']:,} training images "
-            f"({budget['epochs']} epochs of {budget['images_per_epoch']:,}, batch {budget['batch_size']}) "
+    unit = budget.get("unit", "images")
+    batch = f", batch {budget['batch_size']}" if "batch_size" in budget else ""
+    if "sum_accuracy" in record:
+        score = (f"sum accuracy {record['sum_accuracy']:.1%}, MAE {record['mae']:.2f} on "
+                 f"{record['benchmark']['n']:,} benchmark images")
+    else:
+        score = f"MNIST test accuracy {record['test_accuracy']:.2%} on {record['test_n']:,} digits"
+    per_epoch = f" of {budget['images_per_epoch']:,}" if "images_per_epoch" in budget else ""
+    return (f"{record['model']}: {score}, after {budget['images_seen']:,} training {unit} "
+            f"({budget['epochs']} epochs{per_epoch}{batch}) "
             f"in {record['wall_time_s'] / 3600:.1f} h on {record['hardware']} ({record['date']}).")
 
 
@@ -81,10 +104,10 @@ def load_result(name: str, directory: Path | None = None) -> dict | None:
 
 
 def load_results(directory: Path | None = None) -> list[dict]:
-    """Every recorded result, sorted by sum accuracy (worst first)."""
+    """Every recorded sum model's result, sorted by sum accuracy (worst first)."""
     directory = directory or results_dir()
     records = [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
-    return sorted(records, key=lambda r: r["sum_accuracy"])
+    return sorted((r for r in records if "sum_accuracy" in r), key=lambda r: r["sum_accuracy"])
 
 
 def results_table(records: list[dict]) -> str:

@@ -34,3 +34,27 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "replicas 2" in run.stdout
     assert (tmp_path / "mirrored-quick.keras").exists()
+
+
+ZOO_SCRIPT = textwrap.dedent("""
+    import sys
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from mnistsum import zoo
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    for name in sys.argv[1:]:
+        trained = zoo.train(name, strategy=strategy)
+        assert trained.model.distribute_strategy.num_replicas_in_sync == 2, name
+        assert all(l == l for l in trained.history["loss"]), name
+        print(name, "replicas", trained.model.distribute_strategy.num_replicas_in_sync)
+""")
+
+
+def test_zoo_models_train_under_mirrored_strategy():
+    run = subprocess.run([sys.executable, "-c", ZOO_SCRIPT, "best", "digit-classifier"],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "MNISTSUM_QUICK": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("replicas 2") == 2

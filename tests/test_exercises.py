@@ -249,3 +249,79 @@ def test_placeholder_is_one_object():
     assert same is ____ and repr(____) == "____"
     with pytest.raises(NotImplementedError):
         ____()
+
+
+# --------------------------------------------------------------------------- notebooks 06-09
+
+from mnistsum.exercises import ex06, ex07, ex08, ex09  # noqa: E402
+
+
+def confusion_transposed(y_true, y_pred):
+    return ex06.confusion(y_pred, y_true)
+
+
+def auc_without_ties(is_positive, scores):
+    pos, neg = np.asarray(scores)[np.asarray(is_positive)], np.asarray(scores)[~np.asarray(is_positive)]
+    return float((pos[:, None] > neg).mean())
+
+
+def pad_with_zeros(digits):
+    return np.array(list(digits) + [0] * (5 - len(digits)))
+
+
+def order_by_y(boxes, digits):
+    keep = np.asarray(digits) >= 0
+    return ex07.pad_targets(np.asarray(digits)[keep][np.argsort(np.asarray(boxes)[keep, 1], kind="stable")])
+
+
+def focal_without_alpha(p, alpha, gamma):
+    return ex08.focal_loss(p, 1.0, gamma)
+
+
+def uniform_sums(n):
+    out = np.zeros(46)
+    out[: 9 * n + 1] = 1 / (9 * n + 1)
+    return out
+
+
+def iou_over_first_box(a, b):
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]))
+
+
+def iou_inclusive(a, b):
+    return ex09.iou(a, (b[0], b[1], b[2] + 1, b[3] + 1))
+
+
+def peaks_without_threshold(score, radius, threshold):
+    return ex09.peaks(score, radius, -np.inf)
+
+
+def peaks_radius_too_small(score, radius, threshold):
+    return ex09.peaks(score, radius - 1, threshold)
+
+
+FUNCTION_QUESTIONS.update({
+    "ex06.q1": (ex06.q1, ex06.confusion, [confusion_transposed], lambda t, p: np.eye(10, dtype=int) * 40),
+    "ex06.q2": (ex06.q2, ex06.auc_score, [auc_without_ties, lambda y, s: 1 - ex06.auc_score(y, s)],
+                lambda y, s: 0.75),
+    "ex07.q1": (ex07.q1, ex07.pad_targets, [pad_with_zeros], lambda d: np.array([1, 2, 10, 10, 10])),
+    "ex07.q2": (ex07.q2, ex07.reading_order, [order_by_y], lambda b, d: np.array([1, 2, 3, 10, 10])),
+    "ex08.q1": (ex08.q1, ex08.focal_loss, [focal_without_alpha], lambda p, a, g: np.full(20, 0.1)),
+    "ex08.q2": (ex08.q2, ex08.sum_probabilities, [uniform_sums], lambda n: np.full(46, 1 / 46)),
+    "ex09.q1": (ex09.q1, ex09.iou, [iou_over_first_box, iou_inclusive], lambda a, b: 0.5),
+    "ex09.q2": (ex09.q2, ex09.peaks, [peaks_without_threshold, peaks_radius_too_small],
+                lambda s, r, t: np.zeros_like(s, bool)),
+})
+ALL_MODULES = (*ALL_MODULES, ex06, ex07, ex08, ex09)
+
+
+def test_part_two_messages_say_what_is_wrong(capsys):
+    for question, wrong, lesson in [
+        (ex06.q1, confusion_transposed, "transposed"), (ex06.q2, auc_without_ties, "ties"),
+        (ex07.q1, pad_with_zeros, "BLANK = 10"), (ex07.q2, order_by_y, "left to right"),
+        (ex08.q1, focal_without_alpha, "alpha"), (ex08.q2, uniform_sums, "convolution"),
+        (ex09.q1, iou_over_first_box, "union"), (ex09.q2, peaks_without_threshold, "threshold"),
+    ]:
+        assert question.check(wrong) is False
+        assert lesson in capsys.readouterr().out, question.name

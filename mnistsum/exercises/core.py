@@ -139,6 +139,21 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def advice_for(got: Any, advice: dict[str, Any]) -> str:
+    """The advice whose value is what a known mistake returns, if ``got`` equals one (as a sentence), else "".
+
+    >>> advice_for(0.25, {"divide by the misses, not all images.": 0.25, "return a share.": 3.0})
+    'Divide by the misses, not all images.'
+    """
+    for text, value in advice.items():
+        try:
+            if np.allclose(got, value, rtol=1e-6, atol=1e-9):
+                return sentence(text)
+        except (TypeError, ValueError):  # shapes that cannot be compared are not this mistake
+            continue
+    return ""
+
+
 def source_of(obj: Callable | str) -> str:
     """Solution text: a string as is, a function as its source code."""
     return obj if isinstance(obj, str) else inspect.getsource(obj).rstrip()

@@ -12,7 +12,7 @@ import numpy as np
 
 from mnistsum.analysis import correlation
 from mnistsum.exercises.core import (
-    Incorrect, OpenQuestion, Question, call, expect_array, expect_callable, sentence
+    Incorrect, OpenQuestion, Question, advice_for, call, expect_array, expect_callable
 )
 
 __all__ = ["q1", "q2", "q3"]
@@ -111,7 +111,7 @@ def _check_ink(answer) -> str:
             "you averaged the pixel values; count the pixels above 127 instead.":
                 _per_class(flat.mean(1), labels, "mean"),
         }
-        why = sentence(next((text for text, value in advice.items() if np.allclose(got, value)), ""))
+        why = advice_for(got, advice)
         k = int(np.argmax(~np.isclose(got, expected)))
         raise Incorrect(f"for class {k} your function returned {got[k]:.4g}, but its {np.sum(labels == k)} images "
                         f"have {expected[k]:.4g} pixels > 127 on average. {why}".rstrip())
@@ -145,7 +145,7 @@ def _check_share(answer) -> str:
             "divide by the number of images of each class, not by the number of all images.":
                 _per_class(pearson.astype(float), labels, "sum") / n,
         }
-        why = sentence(next((text for text, value in advice.items() if np.allclose(got, value)), ""))
+        why = advice_for(got, advice)
         k = int(np.argmax(~np.isclose(got, expected)))
         raise Incorrect(f"for clothes class {k} (threshold {threshold:.3f}) your function returned {got[k]:.4g}; "
                         f"expected {expected[k]:.4g}: the share of its images whose best correlation with any "

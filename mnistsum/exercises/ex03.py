@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from mnistsum.exercises.core import (
-    Incorrect, OpenQuestion, Question, call, expect_callable, expect_number, sentence
+    Incorrect, OpenQuestion, Question, advice_for, call, expect_callable, expect_number, sentence
 )
 
 __all__ = ["q1", "q2", "q3"]
@@ -93,7 +93,7 @@ def _check_within_1(answer) -> str:
                     np.mean(np.abs(np.rint(y_pred) - y_true) < 1),
                 "return a share (np.mean of the booleans), not a count.": expected * n,
             }
-            why = sentence(next((text for text, value in advice.items() if math.isclose(got, value, abs_tol=1e-9)), ""))
+            why = advice_for(got, advice)
             raise Incorrect(f"on {n} random predictions (many of them exact halves such as 21.5) your function "
                             f"returned {got:.4f}; expected {expected:.4f}. {why}".rstrip())
         for true_shape, pred_shape in (((n, 1), (n,)), ((n,), (n, 1)), ((n, 1), (n, 1))):

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from mnistsum.exercises.core import (
-    Incorrect, OpenQuestion, Question, call, expect_callable, expect_number, sentence
+    Incorrect, OpenQuestion, Question, advice_for, call, expect_callable, expect_number
 )
 from mnistsum.exercises.ex03 import SHAPE_ADVICE
 
@@ -141,7 +141,7 @@ def _check_off_by_one(answer) -> str:
             "a miss one away means a *rounded* prediction exactly 1 from the truth: round with np.rint first.":
                 np.mean(np.abs(predictions - sums)[error != 0] <= 1.5),
         }
-        why = sentence(next((text for text, value in advice.items() if math.isclose(got, value, abs_tol=1e-9)), ""))
+        why = advice_for(got, advice)
         raise Incorrect(f"on {n} random predictions with {np.sum(error != 0)} misses your function returned "
                         f"{got:.4f}; expected {expected:.4f}. {why}".rstrip())
     return ("off_by_one_share agrees with the reference, returns 0.0 without misses and accepts (N, 1) "

@@ -1,0 +1,355 @@
+"""The course's best model: a fully convolutional digit detector (notebook 09).
+
+The idea is the digit classifier of notebook 06 made *fully convolutional*:
+
+* a small CNN looks at one 28×28 window and says "background" or which digit
+  sits in it (11 classes). Its last "dense" layer is a 4×4 convolution, so the
+  same network slid over a 128×128 canvas gives a 26×26 grid of class
+  probabilities, one per window at a stride of 4 pixels: a CenterNet-style
+  heatmap, computed in one pass;
+* it is trained on windows cut from generated canvases at the generator's boxes:
+  a digit within 2 pixels of the window counts as that digit, windows 4 or more
+  pixels away from every digit are background, and 3 pixels is left out
+  (neither answer is wrong there);
+* at test time, a cell is a detection when its digit probability is the largest
+  in its 7×7 neighbourhood (non-maximum suppression; two digits never share one,
+  since they cannot overlap) and above 0.5; the sum is the sum of the detected
+  digits.
+
+Training runs in two phases (:class:`DetectorRecipe`): first on windows, which
+spends the compute on the digits and the hard places around them; then on whole
+canvases with every cell labelled (:func:`grid_labels`), which teaches the
+network to stay silent on the hundreds of background windows of a canvas.
+
+>>> model = build_detector()
+>>> model.count_params()
+198187
+>>> tuple(model(np.zeros((1, 128, 128, 1), np.float32)).shape)
+(1, 26, 26, 11)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, generate, load_pools
+from mnistsum.keras_data import CanvasDataset
+
+BACKGROUND = 10  #: class index of "no digit here"
+N_CLASSES = 11
+STRIDE = 4  #: pixels between neighbouring cells of the output grid
+POSITIVE_SHIFT = 2  #: a digit at most this far (each axis) from the window is that digit
+NEGATIVE_SHIFT = 4  #: windows at least this far from every digit are background
+NMS_CELLS = 3  #: non-maximum suppression looks this many cells each way
+
+
+def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
+    """The window classifier, fully convolutional: any canvas size in, a class grid out.
+
+    A 28×28 input gives a 1×1×11 output; a 128×128 canvas gives 26×26×11.
+    """
+    inputs = keras.Input((None, None, 1), name="canvas")
+    x = inputs
+    for i, (filters, pool) in enumerate(((width, False), (width, True), (2 * width, False), (2 * width, True))):
+        x = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"conv{i + 1}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = keras.layers.ReLU(name=f"relu{i + 1}")(x)
+        if pool:
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i // 2 + 1}")(x)
+    # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4: a 4x4 "dense" layer sees the whole window
+    x = keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(0.3, name="dropout")(x)
+    outputs = keras.layers.Conv2D(N_CLASSES, 1, activation="softmax", name="classes")(x)
+    model = keras.Model(inputs, outputs, name="detector")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _window_labels(batch: CanvasBatch, canvas: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Label of the window at top-left ``(y, x)`` of canvas ``canvas``: digit, background, or -1 (left out)."""
+    bx, by = batch.boxes[canvas, :, 0], batch.boxes[canvas, :, 1]  # (M, max_digits)
+    present = batch.digits[canvas] >= 0
+    shift = np.maximum(np.abs(by - y[:, None]), np.abs(bx - x[:, None]))
+    shift = np.where(present, shift, np.iinfo(np.int32).max)
+    nearest = shift.argmin(axis=1)
+    distance = shift[np.arange(len(canvas)), nearest]
+    digit = batch.digits[canvas, nearest]
+    return np.where(distance <= POSITIVE_SHIFT, digit, np.where(distance >= NEGATIVE_SHIFT, BACKGROUND, -1))
+
+
+def windows_from(batch: CanvasBatch, rng: np.random.Generator, hard_negatives: int = 4,
+                 random_windows: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Cut labelled 28×28 training windows out of ``batch``.
+
+    Per canvas: one window per digit, shifted by up to :data:`POSITIVE_SHIFT`;
+    ``hard_negatives`` windows 4 to 12 pixels off a digit (partial digits, the hard
+    background); ``random_windows`` anywhere. Returns ``(windows (M, 28, 28, 1), labels (M,))``
+    (labels shaped (M, 1, 1) like the model's output grid), with left-out windows dropped.
+    """
+    n, size = len(batch), batch.images.shape[1]
+    last = size - PATCH
+    canvas_d, slot = np.nonzero(batch.digits >= 0)
+    pos_y = batch.boxes[canvas_d, slot, 1] + rng.integers(-POSITIVE_SHIFT, POSITIVE_SHIFT + 1, len(slot))
+    pos_x = batch.boxes[canvas_d, slot, 0] + rng.integers(-POSITIVE_SHIFT, POSITIVE_SHIFT + 1, len(slot))
+    pick = rng.integers(0, len(slot), hard_negatives * n) if len(slot) else np.zeros(0, int)
+    offset = rng.integers(NEGATIVE_SHIFT, 13, (2, len(pick))) * rng.choice([-1, 1], (2, len(pick)))
+    offset[rng.integers(0, 2, len(pick)), np.arange(len(pick))] = rng.integers(-12, 13, len(pick))
+    hard_y = batch.boxes[canvas_d[pick], slot[pick], 1] + offset[0]
+    hard_x = batch.boxes[canvas_d[pick], slot[pick], 0] + offset[1]
+    rand = rng.integers(0, last + 1, (2, random_windows * n))
+    canvas = np.concatenate([canvas_d, canvas_d[pick], np.repeat(np.arange(n), random_windows)])
+    y = np.clip(np.concatenate([pos_y, hard_y, rand[0]]), 0, last)
+    x = np.clip(np.concatenate([pos_x, hard_x, rand[1]]), 0, last)
+    labels = _window_labels(batch, canvas, y, x)
+    keep = labels >= 0
+    views = np.lib.stride_tricks.sliding_window_view(batch.images[..., 0], (PATCH, PATCH), axis=(1, 2))
+    return views[canvas[keep], y[keep], x[keep]][..., None], labels[keep].astype(np.int32)[:, None, None]
+
+
+class WindowDataset(keras.utils.PyDataset):
+    """Training windows cut from fresh canvases: ``canvases_per_batch`` canvases per batch.
+
+    Batch *i* of epoch *e* is cut from canvases ``[k, k + canvases_per_batch)`` of stream
+    ``seed`` with ``k = (e * batches + i) * canvases_per_batch``, and its window offsets
+    come from a generator seeded by the same numbers, so a run is repeatable. The number of windows
+    varies from batch to batch; ``multiple_of`` (the number of devices training in parallel) drops the
+    last few so that every device gets the same share.
+    """
+
+    def __init__(self, config: CanvasConfig, seed: int, batches: int, canvases_per_batch: int = 16,
+                 fresh_each_epoch: bool = True, multiple_of: int = 1, **pydataset_kwargs):
+        super().__init__(**pydataset_kwargs)
+        self.multiple_of = multiple_of
+        if batches < 1 or canvases_per_batch < 1:
+            raise ValueError(f"need batches >= 1 and canvases_per_batch >= 1, got {batches}, {canvases_per_batch}.")
+        self.config, self.seed = config, seed
+        self.batches, self.canvases_per_batch = batches, canvases_per_batch
+        self.fresh_each_epoch, self.epoch = fresh_each_epoch, 0
+        self.pools = load_pools(config.split)
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __getitem__(self, index: int):
+        first = (self.epoch * self.batches + index) * self.canvases_per_batch
+        batch = generate(self.config, self.seed, np.arange(first, first + self.canvases_per_batch), self.pools)
+        windows, labels = windows_from(batch, np.random.default_rng([self.seed, first]))
+        keep = len(labels) - len(labels) % self.multiple_of
+        return windows[:keep], labels[:keep]
+
+    def on_epoch_end(self) -> None:
+        if self.fresh_each_epoch:
+            self.epoch += 1
+
+
+@dataclass
+class Detections:
+    """What the detector found on each canvas: up to ``max_found`` digits, -1 padded."""
+
+    digits: np.ndarray  # (N, K) int32
+    boxes: np.ndarray  # (N, K, 4) int32, (x0, y0, x1, y1) of the window
+    scores: np.ndarray  # (N, K) float32, probability that a digit is there
+
+    @property
+    def sums(self) -> np.ndarray:
+        return np.where(self.digits >= 0, self.digits, 0).sum(axis=1)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return (self.digits >= 0).sum(axis=1)
+
+
+def decode(probabilities: np.ndarray, threshold: float = 0.5, max_found: int = 8) -> Detections:
+    """Turn class grids ``(N, H, W, 11)`` into detections by non-maximum suppression.
+
+    A cell is kept when its digit probability ``1 - p(background)`` exceeds
+    ``threshold`` and is the largest within :data:`NMS_CELLS` cells each way.
+
+    >>> grid = np.zeros((1, 5, 5, 11), np.float32); grid[..., BACKGROUND] = 1
+    >>> grid[0, 2, 3] = 0; grid[0, 2, 3, 7] = 0.9; grid[0, 2, 3, BACKGROUND] = 0.1
+    >>> found = decode(grid)
+    >>> found.digits[0, :2].tolist(), found.boxes[0, 0].tolist(), found.sums.tolist()
+    ([7, -1], [12, 8, 40, 36], [7])
+    """
+    p = np.asarray(probabilities, np.float32)
+    if p.ndim != 4 or p.shape[-1] != N_CLASSES:
+        raise ValueError(f"probabilities must have shape (N, H, W, {N_CLASSES}), got {p.shape}.")
+    score = 1.0 - p[..., BACKGROUND]
+    k = NMS_CELLS
+    padded = np.pad(score, ((0, 0), (k, k), (k, k)), constant_values=-1.0)
+    local_max = np.lib.stride_tricks.sliding_window_view(padded, (2 * k + 1, 2 * k + 1), axis=(1, 2)).max(axis=(-1, -2))
+    peak = (score >= local_max) & (score > threshold)
+    n, h, w = score.shape
+    flat = np.where(peak, score, -np.inf).reshape(n, -1)
+    order = np.argsort(-flat, axis=1, kind="stable")[:, :max_found]
+    found = np.isfinite(np.take_along_axis(flat, order, axis=1))
+    cy, cx = np.divmod(order, w)
+    digit = p[..., :BACKGROUND].argmax(-1).reshape(n, -1)
+    digits = np.where(found, np.take_along_axis(digit, order, axis=1), -1).astype(np.int32)
+    x0, y0 = cx * STRIDE, cy * STRIDE
+    boxes = np.where(found[..., None], np.stack([x0, y0, x0 + PATCH, y0 + PATCH], -1), -1).astype(np.int32)
+    scores = np.where(found, np.take_along_axis(flat, order, axis=1), 0.0).astype(np.float32)
+    return Detections(digits, boxes, scores)
+
+
+def detect(model: keras.Model, images: np.ndarray, batch_size: int = 64, threshold: float = 0.5) -> Detections:
+    """Run the detector over canvases ``(N, H, W, 1)`` and decode its grid."""
+    return decode(model.predict(images, batch_size=batch_size, verbose=0), threshold)
+
+
+def predict_sums(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The sum of the detected digits of each canvas."""
+    return detect(model, images, batch_size).sums
+
+
+def grid_labels(batch: CanvasBatch) -> np.ndarray:
+    """The label of every cell of the canvases' output grid ``(B, G, G)``: digit, background or -1 (left out).
+
+    Cell ``(cy, cx)`` is the window with top-left ``(STRIDE * cy, STRIDE * cx)``, labelled by the
+    same rule as the training windows of :func:`windows_from`.
+    """
+    n, size = len(batch), batch.images.shape[1]
+    cells = (size - PATCH) // STRIDE + 1
+    cy, cx = np.divmod(np.arange(cells * cells), cells)
+    canvas = np.repeat(np.arange(n), cells * cells)
+    labels = _window_labels(batch, canvas, np.tile(cy * STRIDE, n), np.tile(cx * STRIDE, n))
+    return labels.reshape(n, cells, cells).astype(np.int32)
+
+
+class GridDataset(CanvasDataset):
+    """Whole canvases with the label of every grid cell, and weight 0 on the cells left out."""
+
+    def __getitem__(self, index: int):
+        batch = self.batch(index)
+        labels = grid_labels(batch)
+        return batch.images, np.maximum(labels, 0), (labels >= 0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class DetectorRecipe:
+    """Two phases, both on fresh ``train`` canvases.
+
+    1. ``window_epochs`` epochs of ``window_batches`` batches of windows, each batch cut from
+       ``canvases_per_batch`` canvases, at a constant learning rate: the network learns the digits;
+    2. ``grid_epochs`` epochs of ``grid_images`` whole canvases (batch ``grid_batch_size``), every
+       cell labelled, with a cosine-decayed learning rate: it learns to stay silent everywhere else.
+    """
+
+    window_epochs: int = 7
+    window_batches: int = 400
+    canvases_per_batch: int = 16
+    grid_epochs: int = 12
+    grid_images: int = 2_000
+    grid_batch_size: int = 16
+    learning_rate: float = 1e-3
+
+    def __post_init__(self) -> None:
+        for field in ("window_epochs", "grid_epochs"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"DetectorRecipe.{field}={getattr(self, field)} is invalid: it must be >= 0.")
+        for field in ("window_batches", "canvases_per_batch", "grid_images", "grid_batch_size"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"DetectorRecipe.{field}={getattr(self, field)} is invalid: it must be >= 1.")
+
+    @property
+    def images_seen(self) -> int:
+        """Canvases seen in both phases."""
+        return self.window_epochs * self.window_batches * self.canvases_per_batch + self.grid_epochs * self.grid_images
+
+
+def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list | None = None,
+                   verbose: int | str = "auto", seed: int = 1) -> dict[str, list[float]]:
+    """Run both phases of ``recipe``; return the history of all epochs (``phase`` says which).
+
+    Validation uses fixed ``val`` canvases (MNIST digits the training never sees): windows in
+    phase 1, whole canvases in phase 2.
+    """
+    history: dict[str, list[float]] = {}
+    devices = model.distribute_strategy.num_replicas_in_sync
+
+    def record(h: keras.callbacks.History, phase: int) -> None:
+        for key, values in h.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+        history.setdefault("phase", []).extend([phase] * len(h.history.get("loss", [])))
+
+    if recipe.window_epochs:
+        model.optimizer.learning_rate = recipe.learning_rate
+        train = WindowDataset(CanvasConfig(split="train"), seed, recipe.window_batches, recipe.canvases_per_batch,
+                              multiple_of=devices)
+        val = WindowDataset(CanvasConfig(split="val"), seed + 1, max(1, recipe.window_batches // 10),
+                            recipe.canvases_per_batch, fresh_each_epoch=False, multiple_of=devices)
+        record(model.fit(train, validation_data=val, epochs=recipe.window_epochs, callbacks=callbacks or [],
+                         verbose=verbose), 1)
+    if recipe.grid_epochs:
+        steps = recipe.grid_epochs * -(-recipe.grid_images // recipe.grid_batch_size)
+        model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps, alpha=0.01)
+        # phase 2 draws its canvases from a stream of its own (seed + 1000)
+        train = GridDataset(CanvasConfig(split="train"), seed + 1000, recipe.grid_images, recipe.grid_batch_size,
+                            fresh_each_epoch=True)
+        val = GridDataset(CanvasConfig(split="val"), seed + 1001, max(recipe.grid_batch_size, recipe.grid_images // 10),
+                          recipe.grid_batch_size)
+        record(model.fit(train, validation_data=val, epochs=recipe.grid_epochs, callbacks=callbacks or [],
+                         verbose=verbose), 2)
+    return history
+
+
+def match(found: Detections, digits: np.ndarray, boxes: np.ndarray, tolerance: int = 3) -> np.ndarray:
+    """For every true digit ``(N, D)``, the label of the detection within ``tolerance`` pixels of its box
+    (-1: none; -2: no digit in that slot). Two detections can never both match one digit: they would be
+    closer than the non-maximum suppression allows.
+    """
+    dx = np.abs(found.boxes[:, None, :, 0] - boxes[:, :, None, 0])
+    dy = np.abs(found.boxes[:, None, :, 1] - boxes[:, :, None, 1])
+    near = (np.maximum(dx, dy) <= tolerance) & (found.digits[:, None, :] >= 0)  # (N, D, K)
+    label = np.where(near.any(-1), np.take_along_axis(found.digits[:, None, :].repeat(near.shape[1], 1),
+                                                      near.argmax(-1)[..., None], -1)[..., 0], -1)
+    return np.where(digits >= 0, label, -2)
+
+
+@dataclass
+class DetectionReport:
+    """Detections on a set of canvases, matched to the generator's annotations."""
+
+    sums: np.ndarray  # (N,) true sums
+    predicted: np.ndarray  # (N,) sums of the detections
+    digits: np.ndarray  # (N, D) true digits, -1 padded
+    matched: np.ndarray  # (N, D) label of the matching detection, -1 none, -2 no digit
+    n_found: np.ndarray  # (N,) number of detections
+
+    @property
+    def n_digits(self) -> np.ndarray:
+        return (self.digits >= 0).sum(axis=1)
+
+    def sum_accuracy(self) -> float:
+        return float((self.predicted == self.sums).mean())
+
+    def count_accuracy(self) -> float:
+        return float((self.n_found == self.n_digits).mean())
+
+    def per_digit_accuracy(self) -> float:
+        """Share of true digits found at the right place with the right label."""
+        real = self.digits >= 0
+        return float((self.matched[real] == self.digits[real]).mean())
+
+    def errors(self) -> dict[str, int]:
+        """Counts of each kind of mistake over all canvases."""
+        real = self.digits >= 0
+        found_real = ((self.matched >= 0) & real).sum(axis=1)
+        return {"wrong label": int(((self.matched >= 0) & (self.matched != self.digits) & real).sum()),
+                "missed": int(((self.matched == -1) & real).sum()),
+                "extra": int((self.n_found - found_real).sum())}
+
+
+def report(model: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 256) -> DetectionReport:
+    """Detect on canvases ``0..n-1`` of stream ``seed`` and match the detections to the annotations."""
+    from mnistsum.generator import iter_batches
+
+    parts = []
+    for batch in iter_batches(config, seed, n, batch_size):
+        found = detect(model, batch.images)
+        parts.append((batch.sums, found.sums, batch.digits, match(found, batch.digits, batch.boxes), found.counts))
+    return DetectionReport(*(np.concatenate(column) for column in zip(*parts)))

@@ -1,0 +1,254 @@
+"""The course's trained models: how each is trained, shipped and asked for a sum.
+
+Shipped weights live in ``mnistsum/weights/NAME.keras`` beside ``NAME.json``, the
+record of how they were trained and what they scored. ``python -m mnistsum
+train --model NAME --ship`` writes both; :func:`load_shipped` reads them.
+
+>>> sorted(ZOO)
+['best', 'digit-classifier', 'sequence', 'sum-only']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mnistsum.quick import pick
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A freshly trained model with its history and the budget it used."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    budget: dict  # epochs, images_seen, unit, ...
+    wall_time_s: float
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    summary: str
+    notebook: str
+    #: images -> predicted sums (canvases), or digit labels for the digit classifier
+    predict: Callable[[keras.Model, np.ndarray], np.ndarray]
+    #: (epochs or None for the default, seconds budget or None) -> Trained
+    train: Callable[[int | None, float | None], Trained]
+    reads_canvases: bool = True
+
+
+def _fit(model: keras.Model | None, fit: Callable[[list], object], budget: dict,
+         max_seconds: float | None, extra_callbacks: list | None = None) -> Trained:
+    """Run ``fit(callbacks)``; it returns a history dict, a ``History``, or ``(model, history dict)``."""
+    from mnistsum.training import TimeBudget, WallClock
+
+    callbacks = [WallClock(), *(extra_callbacks or [])] + ([TimeBudget(max_seconds)] if max_seconds else [])
+    start = time.perf_counter()
+    out = fit(callbacks)
+    if isinstance(out, tuple):
+        model, out = out
+    history = out.history if isinstance(out, keras.callbacks.History) else out
+    epochs = len(history["loss"])
+    budget = {**budget, "epochs": epochs}
+    if "images_per_epoch" in budget:
+        budget["images_seen"] = budget["images_per_epoch"] * epochs
+    return Trained(model, history, budget, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- digit classifier
+def _train_digit_classifier(epochs: int | None, max_seconds: float | None) -> Trained:
+    from mnistsum.classifier import load_digit_data, train_digit_classifier
+
+    data = load_digit_data()
+    n = pick(full=len(data.x_train), quick=512)
+    epochs = epochs or pick(full=DIGIT_EPOCHS, quick=1)
+    budget = {"optimizer": "adadelta (learning rate 1.0)", "batch_size": 128, "images_per_epoch": n,
+              "augmentation": f"random shifts of up to {DIGIT_SHIFT} pixels", "unit": "MNIST digits"}
+    return _fit(None, lambda cb: train_digit_classifier(data, "adadelta", epochs, np.arange(n), max_shift=DIGIT_SHIFT,
+                                                        callbacks=cb, verbose=2), budget, max_seconds)
+
+
+#: The shipped classifier's recipe: the classic one (12 epochs) trained longer, on digits shifted by up to 2 pixels.
+DIGIT_EPOCHS = 20
+DIGIT_SHIFT = 2
+
+
+def _predict_digits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    return model.predict(images, batch_size=256, verbose=0).argmax(axis=-1)
+
+
+# ---------------------------------------------------------------- canvas models
+def _canvas_recipe(epochs: int | None, full_epochs: int, images_per_epoch: int, batch_size: int):
+    from mnistsum.training import QUICK_RECIPE, Recipe
+
+    recipe = pick(full=Recipe(full_epochs, images_per_epoch, batch_size, 1_000), quick=QUICK_RECIPE)
+    return Recipe(epochs or recipe.epochs, recipe.images_per_epoch, recipe.batch_size, recipe.val_images)
+
+
+def _train_on_canvases(model, recipe, targets, max_seconds, extra_callbacks=None) -> Trained:
+    from mnistsum.training import train
+
+    budget = {"images_per_epoch": recipe.images_per_epoch, "batch_size": recipe.batch_size, "unit": "canvases"}
+    return _fit(model, lambda cb: train(model, recipe, targets=targets, callbacks=cb, verbose=2), budget,
+                max_seconds, extra_callbacks)
+
+
+def _train_sequence(epochs: int | None, max_seconds: float | None) -> Trained:
+    from mnistsum.models import INPUT_SHAPE
+    from mnistsum.sequence import CANVAS_FILTERS, build_sequence_model, reading_order_targets
+
+    model = build_sequence_model(INPUT_SHAPE, filters=CANVAS_FILTERS)
+    recipe = _canvas_recipe(epochs, 20, 5_000, 32)
+    return _train_on_canvases(model, recipe, reading_order_targets, max_seconds)
+
+
+def _predict_sequence_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    from mnistsum.sequence import read, sums_of
+
+    return sums_of(read(model.predict(images, batch_size=64, verbose=0)))
+
+
+def _train_sum_only(epochs: int | None, max_seconds: float | None) -> Trained:
+    from mnistsum.resnet import build_resnet, reduce_lr_on_plateau, sum_classes
+
+    model = build_resnet("focal")
+    recipe = _canvas_recipe(epochs, 20, 5_000, 32)
+    return _train_on_canvases(model, recipe, sum_classes, max_seconds, [reduce_lr_on_plateau()])
+
+
+def _predict_class_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    from mnistsum.resnet import most_likely_sum
+
+    return most_likely_sum(model.predict(images, batch_size=64, verbose=0))
+
+
+# ---------------------------------------------------------------- detector
+def _train_best(epochs: int | None, max_seconds: float | None) -> Trained:
+    from mnistsum.detector import DetectorRecipe, build_detector, train_detector
+
+    recipe = pick(full=DetectorRecipe(), quick=DetectorRecipe(1, 4, 4, 1, 16, 8))
+    if epochs:  # --epochs sets the whole-canvas phase
+        recipe = dataclasses.replace(recipe, grid_epochs=epochs)
+    model = build_detector()
+    budget = {**dataclasses.asdict(recipe), "unit": "canvases"}
+    trained = _fit(model, lambda cb: train_detector(model, recipe, callbacks=cb, verbose=2), budget, max_seconds)
+    phases = trained.history["phase"]
+    windows, grids = phases.count(1), phases.count(2)
+    seen = windows * recipe.window_batches * recipe.canvases_per_batch + grids * recipe.grid_images
+    budget = {**budget, "window_epochs": windows, "grid_epochs": grids, "epochs": len(phases), "images_seen": seen}
+    return Trained(trained.model, trained.history, budget, trained.wall_time_s)
+
+
+def _predict_detector_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    from mnistsum.detector import predict_sums
+
+    return predict_sums(model, images)
+
+
+ZOO: dict[str, ZooEntry] = {e.name: e for e in (
+    ZooEntry("digit-classifier", "classic Keras MNIST CNN, one 28x28 digit -> 0-9",
+             "06_digit_classifier", _predict_digits, _train_digit_classifier, reads_canvases=False),
+    ZooEntry("sequence", "5 softmax heads read the digits left to right; sum of the heads",
+             "07_sequence_readout", _predict_sequence_sums, _train_sequence),
+    ZooEntry("sum-only", "small ResNet, sum as a 46-way class, focal loss, trained on sums alone",
+             "08_resnet_focal", _predict_class_sums, _train_sum_only),
+    ZooEntry("best", "fully convolutional digit detector; sum of the detected digits",
+             "09_detector", _predict_detector_sums, _train_best),
+)}
+
+
+def entry(name: str) -> ZooEntry:
+    """The zoo entry ``name``, or a ``ValueError`` listing the names there are."""
+    if name not in ZOO:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(sorted(ZOO))}.")
+    return ZOO[name]
+
+
+def shipped_path(name: str) -> Path:
+    return WEIGHTS_DIR / f"{entry(name).name}.keras"
+
+
+def shipped_record(name: str) -> dict | None:
+    """The record saved with the shipped weights (training budget and scores), if any."""
+    path = WEIGHTS_DIR / f"{entry(name).name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_shipped(name: str) -> keras.Model:
+    """The shipped trained model ``name``."""
+    path = shipped_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with "
+                                f"`python -m mnistsum train --model {name} --ship`.")
+    return keras.models.load_model(path)
+
+
+def ship(name: str, model: keras.Model, record: dict) -> Path:
+    """Save ``model`` (weights and architecture, without optimizer state) and its ``record`` as the
+    shipped weights of ``name``.
+
+    Leaving out the optimizer's state (Adadelta and Adam keep two extra numbers per weight) makes the
+    file about three times smaller; the shipped model loads uncompiled, ready to predict
+    (compile it to train it further).
+    """
+    WEIGHTS_DIR.mkdir(exist_ok=True)
+    path = shipped_path(name)
+    inference = type(model).from_config(model.get_config())  # the same layers, not compiled
+    inference.set_weights(model.get_weights())
+    partial = path.with_suffix(".partial.keras")
+    inference.save(partial)
+    partial.replace(path)
+    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def predict(name: str, model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Sums (or digit labels, for the digit classifier) predicted by ``model`` of zoo entry ``name``."""
+    return entry(name).predict(model, images)
+
+
+def train(name: str, epochs: int | None = None, max_seconds: float | None = None, strategy=None) -> Trained:
+    """Train zoo model ``name`` with its recipe (tiny in quick mode), built and fitted under ``strategy``.
+
+    ``strategy`` defaults to :func:`mnistsum.training.distribution_strategy`: ``MirroredStrategy``
+    over the GPUs when there are several, TensorFlow's default strategy otherwise.
+    """
+    from mnistsum.training import distribution_strategy
+
+    strategy = strategy or distribution_strategy()
+    with strategy.scope():
+        return entry(name).train(epochs, max_seconds)
+
+
+def load_or_train(name: str, retrain: bool = False) -> tuple[keras.Model, dict[str, list[float]], bool]:
+    """The shipped model ``name`` with its recorded training history, or a freshly trained one.
+
+    Returns ``(model, history, trained_now)``. ``retrain=True`` (or missing weights) trains with the
+    model's recipe, a tiny one in quick mode; nothing is shipped or recorded by this function.
+    """
+    if not retrain and shipped_path(name).exists():
+        record = shipped_record(name) or {}
+        print(f"Loaded the shipped {name} ({describe_shipped(name)}). Set RETRAIN = True to train it here.")
+        return load_shipped(name), record.get("history", {}), False
+    trained = train(name)
+    return trained.model, trained.history, True
+
+
+def describe_shipped(name: str) -> str:
+    """One line on how the shipped weights were trained."""
+    record = shipped_record(name)
+    if record is None:
+        return "no record"
+    budget = record["budget"]
+    return (f"{budget['images_seen']:,} training {budget.get('unit', 'images')}, {budget['epochs']} epochs, "
+            f"{record['wall_time_s'] / 60:.0f} min on {record['hardware']}")

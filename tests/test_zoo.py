@@ -1,0 +1,140 @@
+"""The shipped models: the commands that train, list and score them, and their real accuracy.
+
+CI does not retrain: it loads the shipped weights and scores them on the first few hundred benchmark
+canvases. That score must agree, within 3.5 binomial standard errors, with what the model recorded on all
+10,000 (``mnistsum/weights/NAME.json``): a broken model, decoder or generator fails; chance does not.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnistsum import zoo
+from mnistsum.benchmark import BENCHMARK_CONFIG, BENCHMARK_SEED, independent_canvases
+from mnistsum.cli import main
+from mnistsum.generator import concat_batches, iter_batches
+from mnistsum.results import load_result
+
+N = 300
+#: The course's goal for the digit classifier on the MNIST test set (issue: at least 99.2%).
+DIGIT_GOAL = 0.992
+
+
+def agrees(accuracy: float, recorded: float, n: int) -> bool:
+    """``accuracy`` on ``n`` images is within 3.5 standard errors (plus one image) of ``recorded``."""
+    return abs(accuracy - recorded) <= 3.5 * np.sqrt(recorded * (1 - recorded) / n) + 1 / n
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    return concat_batches(iter_batches(BENCHMARK_CONFIG, BENCHMARK_SEED, N))
+
+
+def _last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_every_model_is_shipped_small_with_its_record(name):
+    path = zoo.shipped_path(name)
+    assert path.exists(), f"{name} is not shipped: python -m mnistsum train --model {name} --ship"
+    assert path.stat().st_size < 6e6
+    record = zoo.shipped_record(name)
+    assert record["model"] == name and record["quick"] is False
+    assert record == load_result(name), "the shipped record and results/ must be the same run"
+
+
+@pytest.mark.parametrize("name", ["best", "sequence", "sum-only"])
+def test_shipped_sum_models_score_what_they_recorded(name, benchmark):
+    model = zoo.load_shipped(name)
+    accuracy = np.mean(zoo.predict(name, model, benchmark.images) == benchmark.sums)
+    recorded = zoo.shipped_record(name)["sum_accuracy"]
+    assert agrees(accuracy, recorded, N), f"{name}: {accuracy:.3f} on {N} canvases, recorded {recorded:.3f}"
+
+
+def test_the_digit_classifier_reaches_its_goal_on_mnist_test():
+    from mnistsum.classifier import load_digit_data
+
+    data = load_digit_data()
+    model = zoo.load_shipped("digit-classifier")
+    accuracy = np.mean(zoo.predict("digit-classifier", model, data.x_test) == data.y_test)
+    assert accuracy == pytest.approx(zoo.shipped_record("digit-classifier")["test_accuracy"], abs=1e-4)
+    assert accuracy >= DIGIT_GOAL
+
+
+def test_the_best_model_holds_on_canvases_of_an_independent_implementation():
+    images, sums = independent_canvases(N)
+    accuracy = np.mean(zoo.predict("best", zoo.load_shipped("best"), images) == sums)
+    assert agrees(accuracy, zoo.shipped_record("best")["sum_accuracy"], N), accuracy
+
+
+def test_evaluate_scores_a_generated_file(tmp_path, capsys):
+    out = tmp_path / "canvases.npz"
+    main(["generate", "--n", "64", "--seed", str(BENCHMARK_SEED), "--split", "test", "--out", str(out)])
+    capsys.readouterr()
+    main(["evaluate", "--model", "best", "--data", str(out), "--batch-size", "20"])
+    result = _last_json(capsys)
+    with np.load(out) as f:
+        direct = np.mean(zoo.predict("best", zoo.load_shipped("best"), f["images"]) == f["sums"])
+    assert result["model"] == "best" and result["n"] == 64
+    assert result["sum_accuracy"] == pytest.approx(direct)
+
+
+def test_evaluate_reads_digits_for_the_digit_classifier(tmp_path, capsys):
+    from mnistsum.classifier import load_digit_data
+
+    data = load_digit_data()
+    path = tmp_path / "digits.npz"
+    np.savez(path, images=data.x_test[:200], labels=data.y_test[:200])
+    main(["evaluate", "--model", "digit-classifier", "--data", str(path)])
+    result = _last_json(capsys)
+    assert result["n"] == 200 and result["accuracy"] > 0.95
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"images": np.zeros((2, 128, 128, 1), np.float32)}, "missing"),
+    ({"images": np.zeros((2, 128, 128, 1)), "sums": np.zeros(2)}, "float32"),
+    ({"images": np.zeros((2, 64, 64, 1), np.float32), "sums": np.zeros(2)}, "shape"),
+    ({"images": np.full((2, 128, 128, 1), 255, np.float32), "sums": np.zeros(2)}, r"\[0, 1\]"),
+    ({"images": np.zeros((2, 128, 128, 1), np.float32), "sums": np.zeros(3)}, "sums must have shape"),
+])
+def test_evaluate_says_what_is_wrong_with_a_file(arrays, message, tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(SystemExit, match=message):
+        main(["evaluate", "--model", "best", "--data", str(path)])
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["evaluate", "--model", "best", "--data", str(tmp_path / "nothing.npz")])
+
+
+def test_models_lists_every_model_with_its_score(capsys):
+    main(["models"])
+    rows = {r["model"]: r for r in _last_json(capsys)}
+    assert set(rows) == set(zoo.ZOO)
+    for name, row in rows.items():
+        record = zoo.shipped_record(name)
+        assert row["shipped"] and row["sum_accuracy"] == record.get("sum_accuracy")
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_train_runs_every_model_in_quick_mode(name, tmp_path, monkeypatch, capsys):
+    from mnistsum import paths
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    main(["train", "--model", name, "--eval-images", "8"])
+    record = _last_json(capsys)
+    assert record["quick"] is True and record["budget"]["epochs"] >= 1
+    assert (tmp_path / f"{name}-quick.keras").exists()
+    with pytest.raises(SystemExit, match="never shipped"):
+        main(["train", "--model", name, "--eval-images", "8", "--ship"])
+
+
+def test_unknown_models_and_bad_options_are_named():
+    with pytest.raises(ValueError, match="unknown model"):
+        zoo.entry("resnet")
+    with pytest.raises(SystemExit, match="--epochs"):
+        main(["train", "--model", "best", "--epochs", "0"])
+    with pytest.raises(SystemExit, match="baseline"):
+        main(["train", "--model", "best", "--batch-size", "8"])
