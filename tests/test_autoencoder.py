@@ -1,0 +1,75 @@
+"""The auto-encoder's muddled digits: the method's pieces, and the shipped models' verdict on them."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnistsum.autoencoder import Muddled, class_means, judge, muddle, nearest_other_class
+from mnistsum.cli import main
+
+
+def test_nearest_other_class_never_answers_the_own_class():
+    rng = np.random.default_rng(0)
+    latents, labels = rng.normal(size=(200, 4)), rng.integers(0, 10, 200)
+    means = class_means(latents, labels)
+    partner = nearest_other_class(latents, labels, means)
+    assert (partner != labels).all()
+    distance = np.linalg.norm(latents[:, None] - means[None], axis=-1)
+    distance[np.arange(200), labels] = np.inf
+    assert (distance[np.arange(200), partner] == distance.min(1)).all()
+    with pytest.raises(ValueError, match="no examples"):
+        class_means(latents, np.zeros(200, int))
+
+
+class _Identity:
+    """An 'encoder'/'decoder' pair on flattened 28x28 images: muddling then mixes pixels linearly."""
+
+    def predict(self, x, verbose=0):
+        return np.asarray(x, np.float32).reshape(len(x), -1)
+
+
+class _Decoder(_Identity):
+    def predict(self, x, verbose=0):
+        return np.asarray(x, np.float32).reshape(len(x), 28, 28, 1)
+
+
+def test_muddle_averages_latents_and_picks_the_partner_class():
+    digits = np.zeros((4, 28, 28), np.uint8)
+    digits[0, :14], digits[1, 14:], digits[2, :, :14], digits[3, :, 14:] = 255, 255, 255, 255
+    labels = np.array([3, 3, 5, 8])
+    latents = digits.reshape(4, -1) / 255.0
+    # classes without digits get a mean far away, so the partner is 5 or 8
+    means = np.stack([latents[labels == c].mean(0) if (labels == c).any() else np.full(784, 9.0) for c in range(10)])
+    out = muddle(_Identity(), _Decoder(), digits, labels, means, digit=3, n=6, seed=1)
+    assert isinstance(out, Muddled) and out.images.shape == (6, 28, 28)
+    assert (out.source == 3).all() and set(out.partner) <= {5, 8} and (out.t == 0.5).all()
+    np.testing.assert_allclose(out.images, (out.originals + out.partners) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="digit"):
+        muddle(_Identity(), _Decoder(), digits, labels, means, digit=12, n=1, seed=0)
+
+
+def test_judge_counts_the_two_label_share():
+    class Fixed:
+        def predict(self, x, verbose=0):
+            p = np.full((len(x), 10), 0.01)
+            p[:, 3], p[:, 5] = 0.5, 0.42
+            return p
+
+    m = Muddled(np.zeros((4, 28, 28)), np.array([3, 3, 5, 3]), np.array([5, 8, 3, 5]),
+                np.zeros((4, 28, 28)), np.zeros((4, 28, 28)), np.full(4, 0.5))
+    scores = judge(Fixed(), m)
+    assert scores["two_label_share"] == 0.75 and scores["mean_top_confidence_muddled"] == pytest.approx(0.5)
+
+
+def test_the_muddle_command_meets_the_course_goals(tmp_path, capsys):
+    out = tmp_path / "muddled.npz"
+    main(["muddle", "--digit", "3", "--n", "200", "--seed", "5", "--out", str(out)])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["mean_top_confidence_original"] >= 0.95
+    assert result["mean_top_confidence_muddled"] <= 0.70
+    assert result["two_label_share"] >= 0.60
+    with np.load(out) as f:
+        assert f["images"].shape == (200, 28, 28) and (f["source"] == 3).all() and (f["partner"] != 3).all()
+    with pytest.raises(SystemExit, match=".npz"):
+        main(["muddle", "--digit", "3", "--n", "2", "--seed", "5", "--out", str(tmp_path / "x.txt")])
