@@ -61,17 +61,22 @@ def activations(model, image: np.ndarray, layer_name: str) -> np.ndarray:
     return np.asarray(probe(image[None].astype("float32")))[0]
 
 
-def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean image of each class, ``(n_classes, H, W)`` float in [0, 255].
+def class_means(values: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Mean of each class's ``values`` (images ``(N, H, W)``, latent vectors ``(N, D)``, ...):
+    ``(n_classes, ...)`` float. A class without examples is an error, not a row of NaN.
 
-    >>> class_means(np.array([[[0]], [[2]], [[4]]]), np.array([0, 0, 1]))[:, 0, 0]
+    >>> class_means(np.array([[[0]], [[2]], [[4]]]), np.array([0, 0, 1]), 2)[:, 0, 0]
     array([1., 4.])
+    >>> class_means(np.array([[0.0, 2], [2, 2], [5, 5]]), np.array([0, 0, 1]), 2).tolist()
+    [[1.0, 2.0], [5.0, 5.0]]
     """
-    labels = np.asarray(labels)
-    counts = np.bincount(labels)
-    sums = np.zeros((len(counts),) + images.shape[1:])
-    np.add.at(sums, labels, images)
-    return sums / counts[:, None, None]
+    values, labels = np.asarray(values), np.asarray(labels)
+    counts = np.bincount(labels, minlength=n_classes)
+    if (counts == 0).any():
+        raise ValueError(f"classes {np.flatnonzero(counts == 0).tolist()} have no examples.")
+    sums = np.zeros((n_classes,) + values.shape[1:])
+    np.add.at(sums, labels, values)
+    return sums / counts.reshape((n_classes,) + (1,) * (values.ndim - 1))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from mnistsum.analysis import class_means
+
 LATENT = 10
 
 
@@ -60,20 +62,6 @@ def train_autoencoder(epochs: int = 10, callbacks: list | None = None, verbose: 
     history = model.fit(data.x_train, data.x_train, batch_size=128, epochs=epochs,
                         validation_data=(data.x_val, data.x_val), callbacks=callbacks or [], verbose=verbose)
     return model, history.history
-
-
-def class_means(latents: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """The mean latent vector of each class: ``(n_classes, latent)``.
-
-    >>> class_means(np.array([[0.0, 2], [2, 2], [5, 5]]), np.array([0, 0, 1]), 2).tolist()
-    [[1.0, 2.0], [5.0, 5.0]]
-    """
-    counts = np.bincount(labels, minlength=n_classes)
-    if (counts == 0).any():
-        raise ValueError(f"classes {np.flatnonzero(counts == 0).tolist()} have no examples.")
-    sums = np.zeros((n_classes, latents.shape[1]))
-    np.add.at(sums, labels, latents)
-    return sums / counts[:, None]
 
 
 def nearest_other_class(latents: np.ndarray, labels: np.ndarray, means: np.ndarray) -> np.ndarray:

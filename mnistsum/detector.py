@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, generate, load_pools
+from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
 from mnistsum.keras_data import CanvasDataset
+from mnistsum.metrics import sum_accuracy
 
 BACKGROUND = 10  #: class index of "no digit here"
 N_CLASSES = 11
@@ -110,40 +111,29 @@ def windows_from(batch: CanvasBatch, rng: np.random.Generator, hard_negatives: i
     return views[canvas[keep], y[keep], x[keep]][..., None], labels[keep].astype(np.int32)[:, None, None]
 
 
-class WindowDataset(keras.utils.PyDataset):
+class WindowDataset(CanvasDataset):
     """Training windows cut from fresh canvases: ``canvases_per_batch`` canvases per batch.
 
-    Batch *i* of epoch *e* is cut from canvases ``[k, k + canvases_per_batch)`` of stream
-    ``seed`` with ``k = (e * batches + i) * canvases_per_batch``, and its window offsets
-    come from a generator seeded by the same numbers, so a run is repeatable. The number of windows
-    varies from batch to batch; ``multiple_of`` (the number of devices training in parallel) drops the
-    last few so that every device gets the same share.
+    The canvases are :class:`CanvasDataset`'s (batch *i* of epoch *e* holds canvases
+    ``[k, k + canvases_per_batch)`` of stream ``seed``, ``k = (e * batches + i) * canvases_per_batch``),
+    and the window offsets come from a generator seeded by ``(seed, k)``, so a run is repeatable.
+    The number of windows varies from batch to batch; ``multiple_of`` (the number of devices
+    training in parallel) drops the last few so that every device gets the same share.
     """
 
     def __init__(self, config: CanvasConfig, seed: int, batches: int, canvases_per_batch: int = 16,
                  fresh_each_epoch: bool = True, multiple_of: int = 1, **pydataset_kwargs):
-        super().__init__(**pydataset_kwargs)
-        self.multiple_of = multiple_of
         if batches < 1 or canvases_per_batch < 1:
             raise ValueError(f"need batches >= 1 and canvases_per_batch >= 1, got {batches}, {canvases_per_batch}.")
-        self.config, self.seed = config, seed
-        self.batches, self.canvases_per_batch = batches, canvases_per_batch
-        self.fresh_each_epoch, self.epoch = fresh_each_epoch, 0
-        self.pools = load_pools(config.split)
-
-    def __len__(self) -> int:
-        return self.batches
+        super().__init__(config, seed, batches * canvases_per_batch, canvases_per_batch,
+                         fresh_each_epoch=fresh_each_epoch, **pydataset_kwargs)
+        self.multiple_of = multiple_of
 
     def __getitem__(self, index: int):
-        first = (self.epoch * self.batches + index) * self.canvases_per_batch
-        batch = generate(self.config, self.seed, np.arange(first, first + self.canvases_per_batch), self.pools)
-        windows, labels = windows_from(batch, np.random.default_rng([self.seed, first]))
+        batch = self.batch(index)
+        windows, labels = windows_from(batch, np.random.default_rng([self.seed, int(batch.indices[0])]))
         keep = len(labels) - len(labels) % self.multiple_of
         return windows[:keep], labels[:keep]
-
-    def on_epoch_end(self) -> None:
-        if self.fresh_each_epoch:
-            self.epoch += 1
 
 
 @dataclass
@@ -325,7 +315,7 @@ class DetectionReport:
         return (self.digits >= 0).sum(axis=1)
 
     def sum_accuracy(self) -> float:
-        return float((self.predicted == self.sums).mean())
+        return sum_accuracy(self.sums, self.predicted)
 
     def count_accuracy(self) -> float:
         return float((self.n_found == self.n_digits).mean())
@@ -346,8 +336,6 @@ class DetectionReport:
 
 def report(model: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 256) -> DetectionReport:
     """Detect on canvases ``0..n-1`` of stream ``seed`` and match the detections to the annotations."""
-    from mnistsum.generator import iter_batches
-
     parts = []
     for batch in iter_batches(config, seed, n, batch_size):
         found = detect(model, batch.images)

@@ -47,17 +47,14 @@ class ZooEntry:
     reads_canvases: bool = True
 
 
-def _fit(model: keras.Model | None, fit: Callable[[list], object], budget: dict,
-         max_seconds: float | None, extra_callbacks: list | None = None) -> Trained:
-    """Run ``fit(callbacks)``; it returns a history dict, a ``History``, or ``(model, history dict)``."""
+def _fit(fit: Callable[[list], tuple[keras.Model, dict]], budget: dict, max_seconds: float | None,
+         extra_callbacks: list | None = None) -> Trained:
+    """Run ``fit(callbacks)``, which returns ``(model, history dict)``; count the epochs it ran into ``budget``."""
     from mnistsum.training import TimeBudget, WallClock
 
     callbacks = [WallClock(), *(extra_callbacks or [])] + ([TimeBudget(max_seconds)] if max_seconds else [])
     start = time.perf_counter()
-    out = fit(callbacks)
-    if isinstance(out, tuple):
-        model, out = out
-    history = out.history if isinstance(out, keras.callbacks.History) else out
+    model, history = fit(callbacks)
     epochs = len(history["loss"])
     budget = {**budget, "epochs": epochs}
     if "images_per_epoch" in budget:
@@ -74,8 +71,8 @@ def _train_digit_classifier(epochs: int | None, max_seconds: float | None) -> Tr
     epochs = epochs or pick(full=DIGIT_EPOCHS, quick=1)
     budget = {"optimizer": "adadelta (learning rate 1.0)", "batch_size": 128, "images_per_epoch": n,
               "augmentation": f"random shifts of up to {DIGIT_SHIFT} pixels", "unit": "MNIST digits"}
-    return _fit(None, lambda cb: train_digit_classifier(data, "adadelta", epochs, np.arange(n), max_shift=DIGIT_SHIFT,
-                                                        callbacks=cb, verbose=2), budget, max_seconds)
+    return _fit(lambda cb: train_digit_classifier(data, "adadelta", epochs, np.arange(n), max_shift=DIGIT_SHIFT,
+                                                  callbacks=cb, verbose=2), budget, max_seconds)
 
 
 #: The shipped classifier's recipe: the classic one (12 epochs) trained longer, on digits shifted by up to 2 pixels.
@@ -99,7 +96,7 @@ def _train_on_canvases(model, recipe, targets, max_seconds, extra_callbacks=None
     from mnistsum.training import train
 
     budget = {"images_per_epoch": recipe.images_per_epoch, "batch_size": recipe.batch_size, "unit": "canvases"}
-    return _fit(model, lambda cb: train(model, recipe, targets=targets, callbacks=cb, verbose=2), budget,
+    return _fit(lambda cb: (model, train(model, recipe, targets=targets, callbacks=cb, verbose=2).history), budget,
                 max_seconds, extra_callbacks)
 
 
@@ -141,11 +138,11 @@ def _train_best(epochs: int | None, max_seconds: float | None) -> Trained:
         recipe = dataclasses.replace(recipe, grid_epochs=epochs)
     model = build_detector()
     budget = {**dataclasses.asdict(recipe), "unit": "canvases"}
-    trained = _fit(model, lambda cb: train_detector(model, recipe, callbacks=cb, verbose=2), budget, max_seconds)
+    trained = _fit(lambda cb: (model, train_detector(model, recipe, callbacks=cb, verbose=2)), budget, max_seconds)
     phases = trained.history["phase"]
-    windows, grids = phases.count(1), phases.count(2)
-    seen = windows * recipe.window_batches * recipe.canvases_per_batch + grids * recipe.grid_images
-    budget = {**budget, "window_epochs": windows, "grid_epochs": grids, "epochs": len(phases), "images_seen": seen}
+    ran = dataclasses.replace(recipe, window_epochs=phases.count(1), grid_epochs=phases.count(2))  # a budget may stop it
+    budget = {**budget, "window_epochs": ran.window_epochs, "grid_epochs": ran.grid_epochs, "epochs": len(phases),
+              "images_seen": ran.images_seen}
     return Trained(trained.model, trained.history, budget, trained.wall_time_s)
 
 
@@ -196,8 +193,9 @@ def load_shipped(name: str) -> keras.Model:
     """The shipped trained model ``name``."""
     path = shipped_path(name)
     if not path.exists():
-        raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with "
-                                f"`python -m mnistsum train --model {name} --ship`.")
+        how = ("mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()" if name in OTHER_SHIPPED
+               else f"`python -m mnistsum train --model {name} --ship`")
+        raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
     return keras.models.load_model(path)
 
 
@@ -261,16 +259,15 @@ def load_or_train(name: str, retrain: bool = False) -> tuple[keras.Model, dict[s
     """
     if not retrain and shipped_path(name).exists():
         record = shipped_record(name) or {}
-        print(f"Loaded the shipped {name} ({describe_shipped(name)}). Set RETRAIN = True to train it here.")
+        print(f"Loaded the shipped {name} ({describe_shipped(record)}). Set RETRAIN = True to train it here.")
         return load_shipped(name), record.get("history", {}), False
     trained = train(name)
     return trained.model, trained.history, True
 
 
-def describe_shipped(name: str) -> str:
-    """One line on how the shipped weights were trained."""
-    record = shipped_record(name)
-    if record is None:
+def describe_shipped(record: dict) -> str:
+    """One line on how shipped weights were trained, from their record."""
+    if not record:
         return "no record"
     budget = record["budget"]
     return (f"{budget['images_seen']:,} training {budget.get('unit', 'images')}, {budget['epochs']} epochs, "

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from mnistsum.autoencoder import Muddled, class_means, judge, muddle, nearest_other_class
+from mnistsum.analysis import class_means
+from mnistsum.autoencoder import Muddled, judge, muddle, nearest_other_class
 from mnistsum.cli import main
 
 
