@@ -120,3 +120,18 @@ def mean_prediction_by_sum(sums, predictions) -> tuple[np.ndarray, np.ndarray, f
     means = np.bincount(inverse, weights=predictions) / np.bincount(inverse)
     slope = float(np.polyfit(sums, predictions, 1)[0])
     return keys, means, slope
+
+
+def pca(values: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal components of ``values`` (N, D): ``(projected (N, k), mean (D,), components (k, D))``.
+
+    Project new points with ``(x - mean) @ components.T``.
+
+    >>> projected, mean, components = pca(np.array([[0.0, 0], [2, 2], [4, 4]]), k=1)
+    >>> np.round(np.abs(projected[:, 0]), 3).tolist()
+    [2.828, 0.0, 2.828]
+    """
+    values = np.asarray(values, float)
+    mean = values.mean(axis=0)
+    _, _, vt = np.linalg.svd(values - mean, full_matrices=False)
+    return (values - mean) @ vt[:k].T, mean, vt[:k]

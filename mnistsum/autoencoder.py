@@ -12,6 +12,7 @@ latent vector and that of a digit of the nearest other class.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import keras
@@ -50,18 +51,37 @@ def build_autoencoder(latent: int = LATENT, learning_rate: float = 1e-3) -> kera
     return model
 
 
-def train_autoencoder(epochs: int = 10, callbacks: list | None = None, verbose: int | str = "auto"):
-    """Fit :func:`build_autoencoder` on the 50,000 training digits (validation: the next 10,000), batch 128.
+def train_autoencoder(epochs: int | None = None, callbacks: list | None = None, verbose: int | str = "auto"):
+    """Fit :func:`build_autoencoder` on the 50,000 training digits (validation: the next 10,000), batch 128,
+    for ``epochs`` (default 10; quick mode: 1 epoch of 512 digits).
 
     Returns ``(model, history dict)``.
     """
     from mnistsum.classifier import load_digit_data
+    from mnistsum.quick import pick
 
     data = load_digit_data()
+    n = pick(full=len(data.x_train), quick=512)
     model = build_autoencoder()
-    history = model.fit(data.x_train, data.x_train, batch_size=128, epochs=epochs,
-                        validation_data=(data.x_val, data.x_val), callbacks=callbacks or [], verbose=verbose)
+    history = model.fit(data.x_train[:n], data.x_train[:n], batch_size=128, epochs=epochs or pick(full=10, quick=1),
+                        validation_data=(data.x_val[: n // 5], data.x_val[: n // 5]), callbacks=callbacks or [],
+                        verbose=verbose)
     return model, history.history
+
+
+def _distances(points: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every point (N, ...) to every class mean (C, ...): (N, C)."""
+    points, means = np.asarray(points, float), np.asarray(means, float)
+    return np.linalg.norm(points.reshape(len(points), 1, -1) - means.reshape(1, len(means), -1), axis=-1)
+
+
+def nearest_class(points: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """The class whose mean is nearest to each point (latent vectors, or images and image means).
+
+    >>> nearest_class(np.array([[0.1, 0.0], [4, 4]]), np.array([[0.0, 0], [1, 0], [5, 5]])).tolist()
+    [0, 2]
+    """
+    return _distances(points, means).argmin(axis=1)
 
 
 def nearest_other_class(latents: np.ndarray, labels: np.ndarray, means: np.ndarray) -> np.ndarray:
@@ -70,9 +90,16 @@ def nearest_other_class(latents: np.ndarray, labels: np.ndarray, means: np.ndarr
     >>> nearest_other_class(np.array([[0.1, 0.0]]), np.array([0]), np.array([[0.0, 0], [1, 0], [5, 5]])).tolist()
     [1]
     """
-    distance = np.linalg.norm(latents[:, None, :] - means[None], axis=-1)
+    distance = _distances(latents, means)
     distance[np.arange(len(labels)), labels] = np.inf
     return distance.argmin(axis=1)
+
+
+def decode_path(decoder: keras.Model, l1: np.ndarray, l2: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Decode the points ``(1 - t) l1 + t l2`` for every ``t``: ``(T, N, 28, 28)`` for latents ``(N, D)``."""
+    l1, l2, ts = np.atleast_2d(l1), np.atleast_2d(l2), np.asarray(ts, np.float32)
+    points = (1 - ts[:, None, None]) * l1 + ts[:, None, None] * l2
+    return decoder.predict(points.reshape(-1, l1.shape[1]), verbose=0).reshape(len(ts), len(l1), 28, 28)
 
 
 @dataclass
@@ -122,8 +149,7 @@ def muddle(encoder: keras.Model, decoder: keras.Model, digits: np.ndarray, label
     b = np.array([rng.choice(np.flatnonzero(labels == p)) for p in partner])
     l2 = encoder.predict(x[b][..., None], verbose=0)
     ts = np.array([0.5]) if method == "average" else np.linspace(0.0, 1.0, steps)
-    path = decoder.predict(((1 - ts[:, None, None]) * l1 + ts[:, None, None] * l2).reshape(-1, l1.shape[1]),
-                           verbose=0).reshape(len(ts), n, 28, 28)
+    path = decode_path(decoder, l1, l2, ts)
     best = np.zeros(n, int)
     if method != "average":
         p = classifier.predict(path.reshape(-1, 28, 28, 1), verbose=0).reshape(len(ts), n, -1)
@@ -133,8 +159,7 @@ def muddle(encoder: keras.Model, decoder: keras.Model, digits: np.ndarray, label
             score = np.where(looks_like_digit, score, -np.inf)
         else:
             p_source, p_partner = p[:, np.arange(n), digit], p[:, np.arange(n), partner]
-            both_on_top = np.sort(np.argsort(p, axis=-1)[..., -2:], axis=-1) == np.sort(
-                np.stack([np.full(n, digit), partner], -1), axis=-1)
+            both_on_top = top_two(p) == np.sort(np.stack([np.full(n, digit), partner], -1), axis=-1)
             score = np.where(looks_like_digit & both_on_top.all(-1), -np.abs(p_source - p_partner), -np.inf)
         best = np.where(np.isfinite(score.max(axis=0)), score.argmax(axis=0), len(ts) // 2)
     return Muddled(path[best, np.arange(n)].astype(np.float32), np.full(n, digit), partner, x[a], x[b], ts[best])
@@ -148,11 +173,32 @@ def judge(classifier: keras.Model, muddled: Muddled) -> dict[str, float]:
     """
     p_orig = classifier.predict(muddled.originals[..., None], verbose=0)
     p_mud = classifier.predict(muddled.images[..., None], verbose=0)
-    top2 = np.sort(np.argsort(p_mud, axis=1)[:, -2:], axis=1)
+    top2 = top_two(p_mud)
     pair = np.sort(np.stack([muddled.source, muddled.partner], 1), axis=1)
     return {"mean_top_confidence_original": float(p_orig.max(1).mean()),
             "mean_top_confidence_muddled": float(p_mud.max(1).mean()),
             "two_label_share": float((top2 == pair).all(1).mean())}
+
+
+def top_two(probabilities: np.ndarray) -> np.ndarray:
+    """The two most likely classes of each row, smaller label first: ``(N, 2)``.
+
+    >>> top_two(np.array([[0.1, 0.5, 0.4], [0.7, 0.1, 0.2]])).tolist()
+    [[1, 2], [0, 2]]
+    """
+    return np.sort(np.argsort(probabilities, axis=-1)[..., -2:], axis=-1)
+
+
+def suspicious_labels(probabilities: np.ndarray, labels: np.ndarray, below: float = 0.01) -> np.ndarray:
+    """Indices of the digits whose label the classifier gives less than ``below``, least likely first:
+    candidates for label noise (or for the classifier's own mistakes; look at them).
+
+    >>> suspicious_labels(np.array([[0.9, 0.1], [0.001, 0.999], [0.5, 0.5]]), np.array([0, 0, 1])).tolist()
+    [1]
+    """
+    p_label = np.asarray(probabilities)[np.arange(len(labels)), labels]
+    flagged = np.flatnonzero(p_label < below)
+    return flagged[np.argsort(p_label[flagged], kind="stable")]
 
 
 SHIPPED_NAME = "autoencoder"
@@ -165,20 +211,60 @@ def load_shipped_autoencoder() -> keras.Model:
     return load_shipped(SHIPPED_NAME)
 
 
-def muddle_test_digits(digit: int, n: int, seed: int, method: str = "balanced") -> tuple[Muddled, dict[str, float]]:
-    """Muddle ``n`` MNIST *test* digits of class ``digit`` with the shipped auto-encoder (see :func:`muddle`
-    for the ``method``), and judge them with the shipped digit classifier.
+@functools.lru_cache(maxsize=1)
+def shipped_muddler() -> tuple[keras.Model, keras.Model, keras.Model, np.ndarray]:
+    """``(encoder, decoder, classifier, class means)`` from the shipped auto-encoder and digit classifier.
 
-    Class means come from the latent vectors of the 50,000 training digits.
+    The class means are those of the latent vectors of the 50,000 training digits. Cached: encoding
+    them takes a few seconds.
     """
     from mnistsum.classifier import load_digit_data
-    from mnistsum.data import load_mnist
     from mnistsum.zoo import load_shipped
 
     ae, classifier = load_shipped_autoencoder(), load_shipped("digit-classifier")
     encoder, decoder = ae.get_layer("encoder"), ae.get_layer("decoder")
     data = load_digit_data()
-    means = class_means(encoder.predict(data.x_train, batch_size=512, verbose=0), data.y_train)
+    return encoder, decoder, classifier, class_means(encoder.predict(data.x_train, batch_size=512, verbose=0),
+                                                     data.y_train)
+
+
+def judge_methods(digits: np.ndarray, labels: np.ndarray, n: int, seed: int = 0,
+                  methods: tuple[str, ...] = METHODS) -> dict[str, dict[int, dict[str, float]]]:
+    """Muddle ``n`` digits of every class 0-9 by every method with the shipped models, and :func:`judge` them:
+    ``{method: {digit: scores}}``. Digit ``d`` uses seed ``seed + d``, so all methods start from the same pairs."""
+    encoder, decoder, classifier, means = shipped_muddler()
+    return {method: {d: judge(classifier, muddle(encoder, decoder, digits, labels, means, d, n, seed + d, method,
+                                                 classifier)) for d in range(10)} for method in methods}
+
+
+def methods_table(scores: dict[str, dict[int, dict[str, float]]]) -> str:
+    """A Markdown table of :func:`judge_methods`: per digit and method, the muddled digits' mean top
+    confidence and their two-label share; the last row averages over the digits.
+
+    >>> print(methods_table({"average": {3: {"mean_top_confidence_muddled": 0.76, "two_label_share": 0.56}}}))
+    | digit | average: top conf. | average: two-label |
+    |---|---|---|
+    | 3 | 0.76 | 0.56 |
+    | mean | 0.76 | 0.56 |
+    """
+    methods = list(scores)
+    digits = list(scores[methods[0]])
+    keys = ("mean_top_confidence_muddled", "two_label_share")
+    header = "| digit | " + " | ".join(f"{m}: {what}" for m in methods for what in ("top conf.", "two-label")) + " |"
+    rows = [header, "|---|" + "---|" * 2 * len(methods)]
+    for d in digits:
+        rows.append(f"| {d} | " + " | ".join(f"{scores[m][d][k]:.2f}" for m in methods for k in keys) + " |")
+    rows.append("| mean | " + " | ".join(f"{np.mean([scores[m][d][k] for d in digits]):.2f}"
+                                          for m in methods for k in keys) + " |")
+    return "\n".join(rows)
+
+
+def muddle_test_digits(digit: int, n: int, seed: int, method: str = "balanced") -> tuple[Muddled, dict[str, float]]:
+    """Muddle ``n`` MNIST *test* digits of class ``digit`` with the shipped auto-encoder (see :func:`muddle`
+    for the ``method``), and judge them with the shipped digit classifier."""
+    from mnistsum.data import load_mnist
+
+    encoder, decoder, classifier, means = shipped_muddler()
     (_, _), (x_test, y_test) = load_mnist()
     muddled = muddle(encoder, decoder, x_test, y_test, means, digit, n, seed, method, classifier)
     return muddled, judge(classifier, muddled)

@@ -7,7 +7,7 @@ train         train a model, save it and record its benchmark score
 evaluate      score a shipped model on an .npz of canvases (or digits)
 models        list the shipped models with their recorded scores
 muddle        make digits halfway between two classes with the auto-encoder
-results-table regenerate the README's results table from results/*.json
+results-table regenerate the README's results and stress-test tables from results/*.json
 student-copy  write the notebooks without their solutions, for learners
 """
 
@@ -279,7 +279,7 @@ def cmd_muddle(args) -> None:
 
 
 def _add_results_table(sub) -> None:
-    p = sub.add_parser("results-table", help="rewrite README.md's results table from results/*.json")
+    p = sub.add_parser("results-table", help="rewrite README.md's results and stress-test tables from results/*.json")
     p.add_argument("--readme", type=Path, default=None)
     p.set_defaults(func=cmd_results_table)
 
@@ -287,9 +287,10 @@ def _add_results_table(sub) -> None:
 def cmd_results_table(args) -> None:
     from mnistsum.paths import repo_root
     from mnistsum.results import load_results, update_readme
+    from mnistsum.stress import load_result
 
     readme = args.readme or (repo_root() or Path.cwd()) / "README.md"
-    changed = update_readme(readme, load_results())
+    changed = update_readme(readme, load_results(), load_result())
     print(f"{readme}: {'updated' if changed else 'already up to date'}")
 
 

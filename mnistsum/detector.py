@@ -143,6 +143,8 @@ class Detections:
     digits: np.ndarray  # (N, K) int32
     boxes: np.ndarray  # (N, K, 4) int32, (x0, y0, x1, y1) of the window
     scores: np.ndarray  # (N, K) float32, probability that a digit is there
+    #: (N, K) float32, probability of the digit read, given that a digit is there (0 where padded)
+    confidence: np.ndarray | None = None
 
     @property
     def sums(self) -> np.ndarray:
@@ -183,7 +185,10 @@ def decode(probabilities: np.ndarray, threshold: float = 0.5, max_found: int = 8
     x0, y0 = cx * STRIDE, cy * STRIDE
     boxes = np.where(found[..., None], np.stack([x0, y0, x0 + PATCH, y0 + PATCH], -1), -1).astype(np.int32)
     scores = np.where(found, np.take_along_axis(flat, order, axis=1), 0.0).astype(np.float32)
-    return Detections(digits, boxes, scores)
+    digit_p = p[..., :BACKGROUND].reshape(n, h * w, BACKGROUND)
+    chosen = np.take_along_axis(digit_p, order[..., None], axis=1)  # (N, K, 10)
+    confidence = np.where(found, chosen.max(-1) / np.maximum(chosen.sum(-1), 1e-12), 0.0).astype(np.float32)
+    return Detections(digits, boxes, scores, confidence)
 
 
 def detect(model: keras.Model, images: np.ndarray, batch_size: int = 64, threshold: float = 0.5) -> Detections:

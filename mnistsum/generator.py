@@ -41,7 +41,7 @@ PATCH = 28
 SPLITS = ("train", "val", "test")
 #: MNIST training digits [0, 50 000) feed ``train``; [50 000, 60 000) feed ``val``.
 MNIST_VAL_START = 50_000
-_CHUNK = 64  # samples generated together (see generate)
+_CHUNK = 128  # samples generated together (see generate)
 _DISCARD = 12  # outputs dropped after seeding each SFC64 stream, as numpy does
 
 
@@ -51,6 +51,13 @@ class CanvasConfig:
 
     ``variable_digits=True`` makes each image attempt a uniform number of digits
     in ``0..max_digits`` instead of always ``max_digits``.
+
+    ``muddled_share`` is the chance that a digit is drawn from the pools'
+    *muddled* digits (notebook 10) instead of MNIST; its label stays the digit it
+    was made from. It needs pools made by :func:`with_muddled`. The choice uses
+    draws of its own, taken after everything else, so a canvas keeps its
+    positions, clutter and noise whatever the share, and the digits muddled at
+    a share are also muddled at any larger one.
     """
 
     canvas_size: int = 128
@@ -62,6 +69,7 @@ class CanvasConfig:
     noise: float = 0.2
     split: str = "train"
     variable_digits: bool = False
+    muddled_share: float = 0.0
 
     def __post_init__(self) -> None:
         def need_int(field: str, low: int, high: int, why: str = "") -> None:
@@ -74,7 +82,7 @@ class CanvasConfig:
         need_int("max_clutter", 0, 256)
         need_int("digit_attempts", 1, 1000)
         need_int("clutter_attempts", 1, 1000)
-        for field in ("ink", "noise"):
+        for field in ("ink", "noise", "muddled_share"):
             value = getattr(self, field)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"CanvasConfig.{field}={value!r} is invalid: it must be a number in [0, 1].")
@@ -105,6 +113,31 @@ class Pools:
     digit_source: str  # e.g. "MNIST train[50000:60000]"
     digit_ids: np.ndarray  # indices into that MNIST array
     clutter_source: str
+    muddled: np.ndarray | None = None  # (K, 28, 28) uint8, digits made by mnistsum.muddling
+    muddled_labels: np.ndarray | None = None  # (K,) the digit each was made from
+
+
+def with_muddled(pools: Pools, images: np.ndarray, labels: np.ndarray) -> Pools:
+    """``pools`` plus a pool of muddled digits for :attr:`CanvasConfig.muddled_share`.
+
+    ``images`` are (K, 28, 28) uint8, or floats in [0, 1] (rounded to uint8 as MNIST is);
+    ``labels`` (K,) are the digits they count as.
+
+    >>> pools = Pools(np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8), np.zeros((1, 28, 28), np.uint8),
+    ...               "digits", np.arange(1), "clutter")
+    >>> with_muddled(pools, np.full((2, 28, 28), 0.5), [3, 5]).muddled[:, 0, 0].tolist()
+    [128, 128]
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 3 or images.shape[1:] != (PATCH, PATCH) or len(images) == 0:
+        raise ValueError(f"muddled images must have shape (K, {PATCH}, {PATCH}) with K >= 1, got {images.shape}.")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 1:
+            raise ValueError("muddled images must be uint8, or floats in [0, 1].")
+        images = np.round(images * 255).astype(np.uint8)
+    if labels.shape != (len(images),) or not np.isin(labels, np.arange(10)).all():
+        raise ValueError(f"muddled labels must be {len(images)} digits 0-9 (one per image), got shape {labels.shape}.")
+    return dataclasses.replace(pools, muddled=images, muddled_labels=labels.astype(np.uint8))
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,7 +160,8 @@ class CanvasBatch:
     """Canvases with their labels and per-digit annotations.
 
     Boxes are ``(x0, y0, x1, y1)`` in pixels with ``x1 = x0 + 28`` exclusive.
-    Digits and boxes are listed in placement order and padded with -1.
+    Digits and boxes are listed in placement order and padded with -1;
+    ``muddled`` marks, in the same order, the digits drawn from the muddled pool.
     """
 
     images: np.ndarray  # (B, H, W, 1) float32 in [0, 1]
@@ -136,6 +170,7 @@ class CanvasBatch:
     boxes: np.ndarray  # (B, max_digits, 4) int32, -1 padded
     clutter_boxes: np.ndarray  # (B, max_clutter, 4) int32, -1 padded
     indices: np.ndarray  # (B,) int64 sample indices
+    muddled: np.ndarray  # (B, max_digits) bool: drawn from the muddled pool (False where padded)
 
     @property
     def n_digits(self) -> np.ndarray:
@@ -188,8 +223,9 @@ def _bitgen() -> np.random.SFC64:
     return _local.bitgen
 
 
-def _draw(config: CanvasConfig, seed: int, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample random draws: 32-bit ones for choices and placement, raw 64-bit ones for noise.
+def _draw(config: CanvasConfig, seed: int, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sample random draws: 32-bit ones for choices and placement, raw 64-bit ones for noise,
+    then (only with a ``muddled_share``) 32-bit ones for which digits are muddled and which muddled digit.
 
     Each sample has its own SFC64 stream, which starts from
     :func:`sample_states` and, as numpy does after seeding, discards its first
@@ -199,13 +235,15 @@ def _draw(config: CanvasConfig, seed: int, indices: np.ndarray) -> tuple[np.ndar
     n_head = _head_layout(c)["clutter_pos"].stop
     n_head64 = -(-n_head // 2)  # two 32-bit draws per uint64
     n_noise64 = -(-c.canvas_size * c.canvas_size // 4)  # four 16-bit draws per uint64
-    raw = np.empty((len(indices), _DISCARD + n_head64 + n_noise64), np.uint64)
+    n_tail64 = c.max_digits if c.muddled_share > 0 else 0  # two 32-bit draws per digit slot
+    raw = np.empty((len(indices), _DISCARD + n_head64 + n_noise64 + n_tail64), np.uint64)
     bitgen = _bitgen()
     for row, state in enumerate(sample_states(seed, indices)):
         bitgen.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
         raw[row] = bitgen.random_raw(raw.shape[1])
     head = raw[:, _DISCARD: _DISCARD + n_head64].view(np.uint32)[:, :n_head]
-    return head, raw[:, _DISCARD + n_head64:]
+    noise_end = _DISCARD + n_head64 + n_noise64
+    return head, raw[:, _DISCARD + n_head64: noise_end], raw[:, noise_end:].view(np.uint32)
 
 
 def _head_layout(c: CanvasConfig) -> dict[str, slice]:
@@ -228,17 +266,24 @@ def _below(draws: np.ndarray, n: int) -> np.ndarray:
     return ((draws.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
 
 
+_RENDER_ROWS = 4  # images rendered together: their temporaries stay in the CPU's L2 cache
+
+
 def _render(c: CanvasConfig, canvas: np.ndarray, raw_noise: np.ndarray, images: np.ndarray) -> None:
     """``images = canvas / 255 * ink + U(0, noise)``, the noise on 65 536 levels.
 
-    Writes straight into ``images`` (float32, B×H×W) to keep memory traffic low.
+    Writes straight into ``images`` (float32, B×H×W), a few images at a time, with the
+    casts done inside the multiplications: three passes over memory that stays in cache.
     """
     size = c.canvas_size
-    np.copyto(images, raw_noise.view(np.uint16)[:, : size * size].reshape(-1, size, size), casting="unsafe")
-    images *= np.float32(c.noise / 2**16)
-    ink = canvas.astype(np.float32)
-    ink *= np.float32(c.ink / 255.0)
-    images += ink
+    noise = raw_noise.view(np.uint16)[:, : size * size].reshape(-1, size, size)
+    noise_scale, ink_scale = np.float32(c.noise / 2**16), np.float32(c.ink / 255.0)
+    ink = np.empty((_RENDER_ROWS, size, size), np.float32)
+    for lo in range(0, len(images), _RENDER_ROWS):
+        out = images[lo: lo + _RENDER_ROWS]
+        np.multiply(noise[lo: lo + _RENDER_ROWS], noise_scale, out=out, dtype=np.float32)
+        np.multiply(canvas[lo: lo + _RENDER_ROWS], ink_scale, out=ink[: len(out)], dtype=np.float32)
+        out += ink[: len(out)]
 
 
 def _place(config: CanvasConfig, raw: np.ndarray, n_try: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -298,49 +343,63 @@ def generate(config: CanvasConfig, seed: int, indices: Iterable[int], pools: Poo
     """Generate the canvases with sample ``indices`` of stream ``seed``.
 
     Work is done ``_CHUNK`` samples at a time: enough to amortise numpy's
-    per-call cost, few enough that the temporaries stay in the CPU cache.
+    per-call cost in the placement loop, few enough that its temporaries stay
+    small (the pixels are rendered a few images at a time, see ``_render``).
     """
     seed = _check_seed(seed)
     indices = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices, dtype=np.int64)
     if indices.ndim != 1 or (indices < 0).any():
         raise ValueError("indices must be a 1-D sequence of non-negative integers.")
     pools = pools if pools is not None else load_pools(config.split)
+    if config.muddled_share > 0 and pools.muddled is None:
+        raise ValueError(f"CanvasConfig.muddled_share={config.muddled_share:g} needs pools with muddled digits: "
+                         "pass pools=mnistsum.stress.muddled_pools(...) (or generator.with_muddled(...)).")
     size = config.canvas_size
     images = np.empty((len(indices), size, size, 1), np.float32)
     parts = [
         _generate_chunk(config, seed, indices[lo: lo + _CHUNK], pools, images[lo: lo + _CHUNK, ..., 0])
         for lo in range(0, len(indices), _CHUNK)
     ] or [_generate_chunk(config, seed, indices, pools, images[..., 0])]
-    sums, digits, boxes, clutter_boxes = (np.concatenate(column) for column in zip(*parts))
-    return CanvasBatch(images, sums, digits, boxes, clutter_boxes, indices)
+    sums, digits, boxes, clutter_boxes, muddled = (np.concatenate(column) for column in zip(*parts))
+    return CanvasBatch(images, sums, digits, boxes, clutter_boxes, indices, muddled)
 
 
 def _generate_chunk(c: CanvasConfig, seed: int, indices: np.ndarray, pools: Pools, images: np.ndarray):
-    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes."""
-    raw_place, raw_noise = _draw(c, seed, indices)
+    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes, muddled."""
+    raw_place, raw_noise, raw_muddle = _draw(c, seed, indices)
     layout = _head_layout(c)
     digit_pick = _below(raw_place[:, layout["digit_pick"]], len(pools.digits))
     clutter_pick = _below(raw_place[:, layout["clutter_pick"]], len(pools.clutter))
     n_try = _below(raw_place[:, 0], c.max_digits + 1) if c.variable_digits \
         else np.full(len(indices), c.max_digits)
     positions, placed = _place(c, raw_place, n_try)
+    labels = pools.labels[digit_pick].astype(np.int64)
+    muddled = np.zeros(digit_pick.shape, bool)
+    if c.muddled_share > 0:
+        muddled = raw_muddle[:, : c.max_digits] < np.uint64(round(c.muddled_share * 2**32))
+        muddle_pick = _below(raw_muddle[:, c.max_digits: 2 * c.max_digits], len(pools.muddled))
+        labels = np.where(muddled, pools.muddled_labels[muddle_pick], labels)
 
     canvas = np.zeros(images.shape, np.uint8)
     windows = np.lib.stride_tricks.sliding_window_view(canvas, (PATCH, PATCH), axis=(1, 2), writeable=True)
     for pool, pick, first in ((pools.digits, digit_pick, 0), (pools.clutter, clutter_pick, c.max_digits)):
         b, s = np.nonzero(placed[:, first: first + pick.shape[1]])
+        patches = pool[pick[b, s]]
+        if first == 0 and muddled.any():
+            swap = muddled[b, s]
+            patches[swap] = pools.muddled[muddle_pick[b, s][swap]]
         # windows[b, y, x] is the 28x28 patch whose top-left corner is (x, y); patches never overlap
-        windows[b, positions[b, first + s, 1], positions[b, first + s, 0]] = pool[pick[b, s]]
+        windows[b, positions[b, first + s, 1], positions[b, first + s, 0]] = patches
     _render(c, canvas, raw_noise, images)
 
     boxes = np.concatenate([positions, positions + PATCH], axis=-1)
-    labels = pools.labels[digit_pick].astype(np.int64)
     digit_placed = placed[:, : c.max_digits]
     return (
         np.where(digit_placed, labels, 0).sum(axis=1).astype(np.int32),
         _compact(labels, digit_placed),
         _compact(boxes[:, : c.max_digits], digit_placed),
         _compact(boxes[:, c.max_digits:], placed[:, c.max_digits:]),
+        _compact(muddled.astype(np.int64), digit_placed) == 1,
     )
 
 

@@ -45,11 +45,18 @@ def gpu_advice() -> str:
 
 
 def setup() -> None:
-    """Print versions, the accelerator, the data source and the mode."""
+    """Print versions, the accelerator, the data source and the mode.
+
+    It also hides TensorFlow's "retracing" warnings: they are performance hints for library authors, appear
+    at random points (when many ``predict`` calls see new batch shapes) and would break nbval's exact checks.
+    """
+    import tensorflow as tf
+
     from mnistsum import __version__
     from mnistsum.data import data_source
     from mnistsum.quick import is_quick
 
+    tf.get_logger().setLevel("ERROR")
     versions = check_versions()
     print(f"Python {sys.version.split()[0]}, mnistsum {__version__}, "
           + ", ".join(f"{k} {v}" for k, v in versions.items()))

@@ -170,3 +170,64 @@ def save_figure(fig, name: str) -> Path | None:
     path = directory / f"{name}.png"
     fig.savefig(path, dpi=90, bbox_inches="tight")
     return path
+
+
+def plot_latent_2d(points: np.ndarray, labels: np.ndarray, means: np.ndarray | None = None, ax=None):
+    """Scatter of 2-D projected latent vectors coloured by class, with the class means as numbers."""
+    ax = ax or plt.gca()
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=3, alpha=0.5, vmin=-0.5, vmax=9.5)
+    if means is not None:
+        for c, (mx, my) in enumerate(means):
+            ax.text(mx, my, str(c), fontsize=14, weight="bold", ha="center", va="center",
+                    bbox={"boxstyle": "circle", "fc": "white", "alpha": 0.8})
+    plt.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    return ax
+
+
+def plot_path(path: np.ndarray, probabilities: np.ndarray, source: int, partner: int, ts: np.ndarray, marks=()):
+    """Decoded images along a latent path (top) and the classifier's p(source), p(partner) (bottom).
+
+    ``marks``: ``(label, index)`` pairs of chosen points to draw as vertical lines.
+    """
+    fig = plt.figure(figsize=(12, 4))
+    grid = fig.add_gridspec(2, len(path), height_ratios=[1, 1.6])
+    for i, image in enumerate(path):
+        ax = fig.add_subplot(grid[0, i])
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{ts[i]:.2f}", fontsize=7)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[1, :])
+    ax.plot(ts, probabilities[:, source], "o-", label=f"p({source}) (source)")
+    ax.plot(ts, probabilities[:, partner], "s-", label=f"p({partner}) (partner)")
+    ax.plot(ts, 1 - probabilities[:, source] - probabilities[:, partner], ":", c="0.5", label="any other digit")
+    for k, (label, index) in enumerate(marks):
+        ax.axvline(ts[index], color=f"C{k + 2}", ls="--", label=label)
+    ax.set_xlabel("t: 0 = digit a, 1 = digit b")
+    ax.set_ylabel("probability")
+    ax.set_xlim(ts[0] - 0.02, ts[-1] + 0.02)
+    ax.legend(fontsize=8, loc="center right")
+    return fig
+
+
+def plot_stress(result, axes=None):
+    """Left: sum accuracy against the share of muddled digits, per model. Right: mean confidence on the
+    canvases each model got right and wrong (models that give one)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 4))
+    x = 100 * result.muddled_digits
+    for k, (name, accuracy) in enumerate(result.accuracy.items()):
+        axes[0].plot(x, 100 * accuracy, "o-", color=f"C{k}", label=name)
+    axes[0].set_ylabel("sum accuracy (%)")
+    axes[0].set_ylim(0, 100)
+    for k, name in enumerate(result.accuracy):
+        if name in result.confidence:
+            axes[1].plot(x, result.confidence_right[name], "o-", color=f"C{k}", label=f"{name}: right")
+            axes[1].plot(x, result.confidence_wrong[name], "x--", color=f"C{k}", label=f"{name}: wrong")
+    axes[1].set_ylabel("mean confidence")
+    axes[1].set_ylim(0, 1.02)
+    for ax, title in zip(axes, ("sum accuracy", "how sure the model is of its sum")):
+        ax.set_xlabel(f"muddled digits (% of all digits; {result.n:,} canvases per point)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return axes

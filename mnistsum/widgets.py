@@ -56,3 +56,52 @@ def canvas_explorer(split: str = "test") -> widgets.Widget:
         w.observe(draw, "value")
     draw()
     return widgets.VBox([widgets.HBox([digits, clutter]), widgets.HBox([noise, seed]), out])
+
+
+def muddle_explorer(digits: np.ndarray, labels: np.ndarray, encoder, decoder, classifier, means: np.ndarray,
+                    steps: int = 21) -> widgets.Widget:
+    """Pick a digit and an example, then slide from it (*a*) to a digit *b* of the nearest other class,
+    watching the decoded image and the classifier's probabilities change."""
+    from mnistsum.autoencoder import decode_path, nearest_other_class
+
+    x = digits.astype(np.float32) / (255.0 if digits.dtype == np.uint8 else 1.0)
+    digit = widgets.Dropdown(options=list(range(10)), value=3, description="digit")
+    example = widgets.IntSlider(0, 0, 99, description="example")
+    t = widgets.IntSlider(steps // 2, 0, steps - 1, description="a → b")
+    out = widgets.Output()
+    state: dict = {}
+
+    def new_pair(*_):
+        a = np.flatnonzero(labels == digit.value)[example.value]
+        l1 = encoder.predict(x[a][None, ..., None], verbose=0)
+        partner = int(nearest_other_class(l1, np.array([digit.value]), means)[0])
+        b = np.flatnonzero(labels == partner)[example.value]
+        path = decode_path(decoder, l1, encoder.predict(x[b][None, ..., None], verbose=0), np.linspace(0, 1, steps))[:, 0]
+        state.update(a=x[a], b=x[b], partner=partner, path=path,
+                     p=classifier.predict(path[..., None], verbose=0))
+        draw()
+
+    def draw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(1, 4, figsize=(11, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})
+            for ax, image, title in zip(axes, (state["a"], state["path"][t.value], state["b"]),
+                                        (f"a: a {digit.value}", f"t = {t.value / (steps - 1):.2f}",
+                                         f"b: a {state['partner']}")):
+                ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+                ax.set_title(title)
+                ax.axis("off")
+            p = state["p"][t.value]
+            colours = ["tab:blue" if c == digit.value else "tab:orange" if c == state["partner"] else "0.7"
+                       for c in range(10)]
+            axes[3].bar(range(10), p, color=colours)
+            axes[3].set_xticks(range(10))
+            axes[3].set_ylim(0, 1)
+            axes[3].set_title("digit classifier's probabilities")
+            plt.show()
+
+    digit.observe(new_pair, "value")
+    example.observe(new_pair, "value")
+    t.observe(draw, "value")
+    new_pair()
+    return widgets.VBox([widgets.HBox([digit, example, t]), out])

@@ -74,3 +74,29 @@ def test_the_muddle_command_meets_the_course_goals(tmp_path, capsys):
         assert f["images"].shape == (200, 28, 28) and (f["source"] == 3).all() and (f["partner"] != 3).all()
     with pytest.raises(SystemExit, match=".npz"):
         main(["muddle", "--digit", "3", "--n", "2", "--seed", "5", "--out", str(tmp_path / "x.txt")])
+
+
+def test_decode_path_runs_from_l1_to_l2():
+    from mnistsum.autoencoder import decode_path
+
+    l1, l2 = np.zeros((3, 784)), np.ones((3, 784))
+    path = decode_path(_Decoder(), l1, l2, np.linspace(0, 1, 5))
+    assert path.shape == (5, 3, 28, 28)
+    assert (path[0] == 0).all() and (path[-1] == 1).all() and np.allclose(path[2], 0.5)
+
+
+def test_quick_training_is_tiny_and_the_explorer_reacts(monkeypatch):
+    from mnistsum.autoencoder import shipped_muddler, train_autoencoder
+    from mnistsum.data import load_mnist
+    from mnistsum.widgets import muddle_explorer
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    model, history = train_autoencoder(verbose=0)
+    assert len(history["loss"]) == 1 and model.output.shape == (None, 28, 28, 1)
+
+    encoder, decoder, classifier, means = shipped_muddler()
+    (_, _), (digits, labels) = load_mnist()
+    widget = muddle_explorer(digits, labels, encoder, decoder, classifier, means, steps=5)
+    digit, example, t = widget.children[0].children
+    assert t.max == 4 and digit.value == 3
+    digit.value, example.value, t.value = 8, 7, 0  # each change redraws; nothing may raise

@@ -128,13 +128,6 @@ def test_reference_function_passes(name, capsys):
     assert "Correct!" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name, wrong", [(name, wrong) for name, (_, _, wrongs, _) in FUNCTION_QUESTIONS.items()
-                                         for wrong in wrongs])
-def test_wrong_function_fails_without_raising(name, wrong, capsys):
-    assert FUNCTION_QUESTIONS[name][0].check(wrong) is False
-    assert "Not yet:" in capsys.readouterr().out
-
-
 @pytest.mark.parametrize("name", FUNCTION_QUESTIONS)
 def test_hard_coded_answers_fail(name, capsys):
     question, reference, _, constant_function = FUNCTION_QUESTIONS[name]
@@ -325,3 +318,47 @@ def test_part_two_messages_say_what_is_wrong(capsys):
     ]:
         assert question.check(wrong) is False
         assert lesson in capsys.readouterr().out, question.name
+
+
+# --------------------------------------------------------------------------- notebook 10
+
+from mnistsum.exercises import ex10  # noqa: E402
+
+
+def path_without_end(l1, l2, steps):
+    t = np.linspace(0, 1, steps, endpoint=False)[:, None]
+    return (1 - t) * l1 + t * l2
+
+
+def share_in_order(probabilities, source, partner):
+    order = np.argsort(probabilities, axis=1)[:, ::-1]
+    return float(((order[:, 0] == source) & (order[:, 1] == partner)).mean())
+
+
+def share_of_top_one(probabilities, source, partner):
+    top = np.asarray(probabilities).argmax(axis=1)
+    return float(((top == source) | (top == partner)).mean())
+
+
+FUNCTION_QUESTIONS.update({
+    "ex10.q1": (ex10.q1, ex10.latent_path, [path_without_end, lambda a, b, s: ex10.latent_path(b, a, s)],
+                lambda a, b, s: np.zeros((s, len(a)))),
+    "ex10.q2": (ex10.q2, ex10.two_label_share, [share_in_order, share_of_top_one], lambda p, s, q: 0.5),
+})
+ALL_MODULES = (*ALL_MODULES, ex10)
+
+
+def test_part_three_messages_say_what_is_wrong(capsys):
+    for question, wrong, lesson in [(ex10.q1, path_without_end, "both ends"),
+                                    (ex10.q1, lambda a, b, s: ex10.latent_path(b, a, s), "wrong way"),
+                                    (ex10.q2, share_in_order, "order"), (ex10.q2, share_of_top_one, "two most likely")]:
+        assert question.check(wrong) is False
+        assert lesson in capsys.readouterr().out, question.name
+
+
+# Last in the module: the list below is built when the decorator runs, so it must see every update above.
+@pytest.mark.parametrize("name, wrong", [(name, wrong) for name, (_, _, wrongs, _) in FUNCTION_QUESTIONS.items()
+                                         for wrong in wrongs])
+def test_wrong_function_fails_without_raising(name, wrong, capsys):
+    assert FUNCTION_QUESTIONS[name][0].check(wrong) is False
+    assert "Not yet:" in capsys.readouterr().out

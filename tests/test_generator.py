@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mnistsum.generator import (PATCH, CanvasConfig, concat_batches, generate, iter_batches, load_pools,
-                                sample_states)
+                                sample_states, with_muddled)
 
 TEST = CanvasConfig(split="test")
 
@@ -128,6 +128,8 @@ def test_split_pools_are_disjoint():
     ({"ink": 0.9}, "ink + noise"),
     ({"split": "validation"}, "split"),
     ({"max_digits": 2.5}, "max_digits"),
+    ({"muddled_share": 1.2}, "muddled_share"),
+    ({"muddled_share": -0.5}, "muddled_share"),
 ])
 def test_bad_config_names_the_field_and_range(changes, field):
     with pytest.raises(ValueError, match=f"CanvasConfig\\.{re.escape(field)}.*must"):
@@ -161,3 +163,74 @@ def test_each_box_holds_a_pool_digit_with_the_annotated_label():
         for digit, (x0, y0, x1, y1) in zip(digits[digits >= 0], boxes[digits >= 0]):
             patch = np.rint(image[y0:y1, x0:x1] * 255 / 0.8).astype(np.uint8)
             assert lookup[patch.tobytes()] == digit
+
+
+# ----------------------------------------------------------------------------- muddled digits (notebook 10)
+
+def _marked_pool(k: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Muddled stand-ins that say what they are: image i is filled with the value 100 + i."""
+    images = np.zeros((k, PATCH, PATCH), np.uint8)
+    images[:] = (100 + np.arange(k))[:, None, None]
+    return images, np.arange(k) % 10
+
+
+@pytest.fixture(scope="module")
+def muddled_pools():
+    return with_muddled(load_pools("test"), *_marked_pool())
+
+
+def test_share_zero_is_the_plain_generator(batch, muddled_pools):
+    same = generate(TEST, seed=7, indices=range(300), pools=muddled_pools)
+    assert same.images.tobytes() == batch.images.tobytes() and not same.muddled.any() and not batch.muddled.any()
+
+
+def test_muddling_changes_only_the_digits_and_keeps_their_source_labels(muddled_pools):
+    clean = CanvasConfig(split="test", noise=0.0)
+    base = generate(clean, 3, range(200))
+    images, labels = _marked_pool()
+    previous = np.zeros_like(base.muddled)
+    for share in (0.3, 0.7, 1.0):
+        out = generate(clean.replace(muddled_share=share), 3, range(200), muddled_pools)
+        np.testing.assert_array_equal(out.boxes, base.boxes)
+        np.testing.assert_array_equal(out.clutter_boxes, base.clutter_boxes)
+        assert (out.muddled <= (out.digits >= 0)).all() and (previous <= out.muddled).all()  # nested shares
+        previous = out.muddled
+        outside = np.ones(out.images.shape[:3], bool)
+        for i, j in zip(*np.nonzero(out.digits >= 0)):
+            x0, y0, x1, y1 = out.boxes[i, j]
+            outside[i, y0:y1, x0:x1] = False
+            patch = np.rint(out.images[i, y0:y1, x0:x1, 0] * 255 / 0.8).astype(np.uint8)
+            if out.muddled[i, j]:
+                k = int(patch[0, 0]) - 100  # which muddled image was pasted
+                assert (patch == images[k]).all() and out.digits[i, j] == labels[k]
+            else:
+                assert out.digits[i, j] == base.digits[i, j] and patch.tobytes() == np.rint(
+                    base.images[i, y0:y1, x0:x1, 0] * 255 / 0.8).astype(np.uint8).tobytes()
+        np.testing.assert_array_equal(out.images[outside], base.images[outside])  # clutter and background
+        assert out.sums.tolist() == np.where(out.digits >= 0, out.digits, 0).sum(1).tolist()
+        share_seen = out.muddled.sum() / out.n_digits.sum()
+        assert abs(share_seen - share) < 0.05, (share, share_seen)
+    assert previous[base.digits >= 0].all()  # share 1: every digit
+
+
+def test_muddling_needs_a_muddled_pool_and_a_valid_one():
+    with pytest.raises(ValueError, match="muddled_share=0.5 needs pools with muddled digits"):
+        generate(TEST.replace(muddled_share=0.5), 0, [0])
+    pools = load_pools("test")
+    with pytest.raises(ValueError, match="shape"):
+        with_muddled(pools, np.zeros((3, 28, 27)), [1, 2, 3])
+    with pytest.raises(ValueError, match="digits 0-9"):
+        with_muddled(pools, np.zeros((2, 28, 28)), [1, 12])
+    with pytest.raises(ValueError, match="floats in"):
+        with_muddled(pools, np.full((2, 28, 28), 2.0), [1, 2])
+    assert with_muddled(pools, np.ones((1, 28, 28)), [4]).muddled.max() == 255
+
+
+def test_the_benchmark_canvases_never_change():
+    """Every recorded score was measured on these bytes: a change to the generator that alters them
+    (even by one rounding step) must be deliberate, and re-record the course's results."""
+    from mnistsum.benchmark import BENCHMARK_CONFIG, BENCHMARK_SEED
+
+    b = generate(BENCHMARK_CONFIG, BENCHMARK_SEED, range(64))
+    digest = hashlib.sha256(b.images.tobytes() + b.digits.tobytes() + b.boxes.tobytes()).hexdigest()
+    assert digest == "034a854ea4a646e203ceee0af007c8a4d2586f4705edad54093936a69e48f30c"

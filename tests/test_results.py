@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from mnistsum.results import TABLE_END, TABLE_START, describe, load_results, results_table, update_readme
+from mnistsum.results import (TABLE_END, TABLE_START, describe, load_results, results_table, stress_table,
+                              update_readme)
+from mnistsum.stress import load_result as load_stress_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = {"model": "m", "sum_accuracy": 0.3012, "mae": 1.234, "params": 1234,
@@ -27,7 +29,7 @@ def test_update_readme_replaces_only_the_table(tmp_path):
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert not update_readme(readme, [RECORD])
     readme.write_text("no markers")
-    with pytest.raises(ValueError, match="no results-table markers"):
+    with pytest.raises(ValueError, match="no markers for this table"):
         update_readme(readme, [RECORD])
 
 
@@ -36,3 +38,6 @@ def test_committed_results_are_real_runs_and_the_readme_is_up_to_date():
     assert all(not r["quick"] for r in records), "quick-mode results must never be recorded"
     text = (ROOT / "README.md").read_text()
     assert results_table(records) in text, "run `python -m mnistsum results-table`"
+    stress = load_stress_result()
+    assert stress is not None, "results/stress_test.json: run notebook 10 in full (MNISTSUM_QUICK=0)"
+    assert stress_table(stress) in text, "run `python -m mnistsum results-table`"

@@ -10,7 +10,7 @@ then ``ex02.q1.check(overlaps)``, ``ex02.q1.hint()``, ``ex02.q1.solution()``.
 The ``q3`` of each module is open-ended and graded by the instructor.
 """
 
-from mnistsum.exercises import ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09
+from mnistsum.exercises import ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10
 from mnistsum.exercises.core import OpenQuestion, Question, ____
 
-__all__ = ["____", "Question", "OpenQuestion", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"]
+__all__ = ["____", "Question", "OpenQuestion", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex10"]
