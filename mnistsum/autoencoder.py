@@ -114,59 +114,79 @@ class Muddled:
     t: np.ndarray  # (N,) where on the path from a (0) to b (1) the muddled digit was decoded
 
 
-METHODS = ("average", "farthest", "balanced")
+METHODS = ("average", "farthest", "equidistant", "balanced")
+#: partners *b* tried per digit *a* by the path methods in the course (the command line, notebook 10, the stress test)
+TRIES = 5
 
 
 def muddle(encoder: keras.Model, decoder: keras.Model, digits: np.ndarray, labels: np.ndarray, means: np.ndarray,
            digit: int, n: int, seed: int, method: str = "average", classifier: keras.Model | None = None,
-           steps: int = 21, min_top2: float = 0.9) -> Muddled:
+           steps: int = 21, min_top2: float = 0.9, tries: int = 1) -> Muddled:
     """``n`` muddled versions of random digits of class ``digit`` (from ``digits``, uint8 or [0, 1]).
 
     Digit *a* (latent ``l1``) is paired with a random digit *b* (latent ``l2``) of the class whose mean is
     nearest to ``l1``. Then, by ``method``:
 
     - ``"average"``: decode ``(l1 + l2) / 2``;
-    - ``"farthest"``: decode ``steps`` points from ``l1`` to ``l2`` and keep the one with the largest
-      ``mse(o, a) + mse(o, b)`` among those that look like a digit: the ``classifier``'s two most likely
-      classes hold at least ``min_top2`` of the probability;
+    - ``"farthest"`` (the method as first proposed): decode ``steps`` points from ``l1`` to ``l2`` and keep
+      the one with the largest ``mse(o, a) + mse(o, b)`` among those that look like a digit: the
+      ``classifier``'s two most likely classes hold at least ``min_top2`` of the probability. Beware: for
+      a blend ``o = (1 - t) a + t b`` that sum is ``(t² + (1 - t)²) mse(a, b)``, largest at the *ends*;
+    - ``"equidistant"``: the same, with the *smaller* of the two distances, ``min(mse(o, a), mse(o, b))``,
+      which is largest where ``o`` is as far from ``a`` as from ``b``;
     - ``"balanced"``: among the points that look like a digit *and* whose two most likely classes are
       the source and the partner, keep the one where the classifier is most torn
-      (smallest ``|p(source) - p(partner)|``).
+      (smallest ``|p(source) - p(partner)|``); where there is none, the point that looks like a digit
+      where the classifier is least sure. It asks the judge itself, so the judge's verdict on its
+      digits is optimistic: get a second opinion (:class:`mnistsum.detector.WindowClassifier`).
 
-    Where no point qualifies, the midpoint is kept.
+    With ``tries`` > 1 (not for ``"average"``), each *a* gets that many random partners *b* of the same
+    class and the best point over all their paths is kept. Where no point qualifies, the midpoint (of the
+    first *b*) is kept. ``tries=1`` is the method as described; the course uses :data:`TRIES`.
     """
     if not 0 <= digit <= 9:
         raise ValueError(f"digit={digit}: it must be 0-9.")
     if n < 1:
         raise ValueError(f"n={n}: ask for at least one digit.")
     if method not in METHODS or (method != "average" and classifier is None):
-        raise ValueError(f"method={method!r}: use one of {METHODS}; the last two need a classifier.")
+        raise ValueError(f"method={method!r}: use one of {METHODS}; all but 'average' need a classifier.")
+    if tries < 1:
+        raise ValueError(f"tries={tries}: try at least one partner digit.")
     x = digits.astype(np.float32) / (255.0 if digits.dtype == np.uint8 else 1.0)
     rng = np.random.default_rng(seed)
     a = rng.choice(np.flatnonzero(labels == digit), n)
     l1 = encoder.predict(x[a][..., None], verbose=0)
     partner = nearest_other_class(l1, np.full(n, digit), means)
-    b = np.array([rng.choice(np.flatnonzero(labels == p)) for p in partner])
-    l2 = encoder.predict(x[b][..., None], verbose=0)
+    tries = 1 if method == "average" else tries
+    b = np.array([[rng.choice(np.flatnonzero(labels == p)) for p in partner] for _ in range(tries)])  # (tries, n)
+    l2 = encoder.predict(x[b.ravel()][..., None], verbose=0)
     ts = np.array([0.5]) if method == "average" else np.linspace(0.0, 1.0, steps)
-    path = decode_path(decoder, l1, l2, ts)
-    best = np.zeros(n, int)
+    path = decode_path(decoder, np.tile(l1, (tries, 1)), l2, ts).reshape(len(ts), tries, n, 28, 28)
+    choice = np.zeros(n, int)  # index into the (t, try) grid of each digit's candidates
     if method != "average":
-        p = classifier.predict(path.reshape(-1, 28, 28, 1), verbose=0).reshape(len(ts), n, -1)
+        p = classifier.predict(path.reshape(-1, 28, 28, 1), verbose=0).reshape(len(ts), tries, n, -1)
         looks_like_digit = np.sort(p, axis=-1)[..., -2:].sum(-1) >= min_top2
-        if method == "farthest":
-            score = ((path - x[a]) ** 2).mean(axis=(2, 3)) + ((path - x[b]) ** 2).mean(axis=(2, 3))
-            score = np.where(looks_like_digit, score, -np.inf)
+        if method in ("farthest", "equidistant"):
+            to_a, to_b = ((path - x[a]) ** 2).mean(axis=(3, 4)), ((path - x[b]) ** 2).mean(axis=(3, 4))
+            score = np.where(looks_like_digit, to_a + to_b if method == "farthest" else np.minimum(to_a, to_b), -np.inf)
         else:
-            p_source, p_partner = p[:, np.arange(n), digit], p[:, np.arange(n), partner]
-            both_on_top = top_two(p) == np.sort(np.stack([np.full(n, digit), partner], -1), axis=-1)
-            score = np.where(looks_like_digit & both_on_top.all(-1), -np.abs(p_source - p_partner), -np.inf)
-        best = np.where(np.isfinite(score.max(axis=0)), score.argmax(axis=0), len(ts) // 2)
-    return Muddled(path[best, np.arange(n)].astype(np.float32), np.full(n, digit), partner, x[a], x[b], ts[best])
+            p_source, p_partner = p[:, :, np.arange(n), digit], p[:, :, np.arange(n), partner]
+            both_on_top = (top_two(p) == np.sort(np.stack([np.full(n, digit), partner], -1), axis=-1)).all(-1)
+            # the most torn point with the right pair on top (scores in [-1, 0]); failing that, the point
+            # that looks like a digit where the classifier is least sure (scores in [-2, -1))
+            score = np.where(looks_like_digit & both_on_top, -np.abs(p_source - p_partner),
+                             np.where(looks_like_digit, -1.0 - p.max(axis=-1), -np.inf))
+        score = score.reshape(-1, n)
+        choice = np.where(np.isfinite(score.max(axis=0)), score.argmax(axis=0), (len(ts) // 2) * tries)
+    t_index, k = np.divmod(choice, tries)
+    cols = np.arange(n)
+    return Muddled(path[t_index, k, cols].astype(np.float32), np.full(n, digit), partner, x[a], x[b[k, cols]],
+                   ts[t_index])
 
 
 def judge(classifier: keras.Model, muddled: Muddled) -> dict[str, float]:
-    """How the classifier sees originals and muddled digits.
+    """How the classifier sees originals and muddled digits, and where on the path they lie (``mean_t``;
+    ``share_at_an_end``: decoded at *a* or *b* itself, t = 0 or 1, which is no muddle at all).
 
     ``two_label_share``: the share of muddled digits whose two most likely classes are exactly
     the source digit and its partner.
@@ -177,7 +197,8 @@ def judge(classifier: keras.Model, muddled: Muddled) -> dict[str, float]:
     pair = np.sort(np.stack([muddled.source, muddled.partner], 1), axis=1)
     return {"mean_top_confidence_original": float(p_orig.max(1).mean()),
             "mean_top_confidence_muddled": float(p_mud.max(1).mean()),
-            "two_label_share": float((top2 == pair).all(1).mean())}
+            "two_label_share": float((top2 == pair).all(1).mean()), "mean_t": float(np.mean(muddled.t)),
+            "share_at_an_end": float(np.isin(muddled.t, (0.0, 1.0)).mean())}
 
 
 def top_two(probabilities: np.ndarray) -> np.ndarray:
@@ -228,13 +249,15 @@ def shipped_muddler() -> tuple[keras.Model, keras.Model, keras.Model, np.ndarray
                                                      data.y_train)
 
 
-def judge_methods(digits: np.ndarray, labels: np.ndarray, n: int, seed: int = 0,
-                  methods: tuple[str, ...] = METHODS) -> dict[str, dict[int, dict[str, float]]]:
-    """Muddle ``n`` digits of every class 0-9 by every method with the shipped models, and :func:`judge` them:
-    ``{method: {digit: scores}}``. Digit ``d`` uses seed ``seed + d``, so all methods start from the same pairs."""
+def judge_methods(digits: np.ndarray, labels: np.ndarray, n: int, seed: int = 0, methods: tuple[str, ...] = METHODS,
+                  tries: int = TRIES, judge_with=None, classes=range(10)) -> dict[str, dict[int, dict[str, float]]]:
+    """Muddle ``n`` digits of each of ``classes`` by every method with the shipped models, and :func:`judge` them
+    (with ``judge_with``, default the shipped digit classifier): ``{method: {digit: scores}}``. Digit ``d`` uses
+    seed ``seed + d``, so all methods start from the same digits *a*."""
     encoder, decoder, classifier, means = shipped_muddler()
-    return {method: {d: judge(classifier, muddle(encoder, decoder, digits, labels, means, d, n, seed + d, method,
-                                                 classifier)) for d in range(10)} for method in methods}
+    return {method: {d: judge(judge_with or classifier, muddle(encoder, decoder, digits, labels, means, d, n, seed + d,
+                                                               method, classifier, tries=tries))
+                     for d in classes} for method in methods}
 
 
 def methods_table(scores: dict[str, dict[int, dict[str, float]]]) -> str:
@@ -259,12 +282,13 @@ def methods_table(scores: dict[str, dict[int, dict[str, float]]]) -> str:
     return "\n".join(rows)
 
 
-def muddle_test_digits(digit: int, n: int, seed: int, method: str = "balanced") -> tuple[Muddled, dict[str, float]]:
+def muddle_test_digits(digit: int, n: int, seed: int, method: str = "balanced",
+                       tries: int = TRIES) -> tuple[Muddled, dict[str, float]]:
     """Muddle ``n`` MNIST *test* digits of class ``digit`` with the shipped auto-encoder (see :func:`muddle`
     for the ``method``), and judge them with the shipped digit classifier."""
     from mnistsum.data import load_mnist
 
     encoder, decoder, classifier, means = shipped_muddler()
     (_, _), (x_test, y_test) = load_mnist()
-    muddled = muddle(encoder, decoder, x_test, y_test, means, digit, n, seed, method, classifier)
+    muddled = muddle(encoder, decoder, x_test, y_test, means, digit, n, seed, method, classifier, tries=tries)
     return muddled, judge(classifier, muddled)

@@ -30,6 +30,10 @@ def _add_generate(sub) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--out", type=Path, required=True, help="output .npz file")
     p.add_argument("--variable-digits", action="store_true", help="0..5 digits per image instead of 5")
+    p.add_argument("--muddled-share", type=float, default=0.0,
+                   help="chance that a digit is a muddled one (notebook 10); its label stays its source digit")
+    p.add_argument("--muddled-per-digit", type=int, default=100,
+                   help="muddled digits made per class for the pool (with --muddled-share)")
     p.set_defaults(func=cmd_generate)
 
 
@@ -40,13 +44,22 @@ def cmd_generate(args) -> None:
         raise SystemExit(f"--n {args.n}: ask for at least one image.")
     if args.out.suffix != ".npz":
         raise SystemExit(f"--out {args.out}: the file name must end in .npz.")
-    config = CanvasConfig(split=args.split, variable_digits=args.variable_digits)
-    batch = concat_batches(iter_batches(config, args.seed, args.n))
+    config = CanvasConfig(split=args.split, variable_digits=args.variable_digits, muddled_share=args.muddled_share)
+    pools = None
+    if config.muddled_share > 0:
+        if args.muddled_per_digit < 1:
+            raise SystemExit(f"--muddled-per-digit {args.muddled_per_digit}: make at least one per class.")
+        from mnistsum.stress import muddled_pools
+
+        # the pool is made from the split's own digits, with the hand-out's seed
+        pools, _ = muddled_pools(args.split, args.muddled_per_digit, args.seed)
+    batch = concat_batches(iter_batches(config, args.seed, args.n, pools=pools))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, images=batch.images, sums=batch.sums, digits=batch.digits,
-                        boxes=batch.boxes, seed=args.seed, split=args.split)
+                        boxes=batch.boxes, muddled=batch.muddled, seed=args.seed, split=args.split,
+                        muddled_share=config.muddled_share)
     print(json.dumps({"out": str(args.out), "n": args.n, "seed": args.seed, "split": args.split,
-                      "mean_sum": float(batch.sums.mean())}))
+                      "muddled_share": config.muddled_share, "mean_sum": float(batch.sums.mean())}))
 
 
 def _add_bench(sub) -> None:
@@ -253,15 +266,22 @@ def cmd_models(args) -> None:
     print(json.dumps(rows))
 
 
+#: mnistsum.autoencoder.METHODS, spelt out so that parsing the command line does not import Keras (tested)
+MUDDLE_METHODS = ("average", "farthest", "equidistant", "balanced")
+
+
 def _add_muddle(sub) -> None:
     p = sub.add_parser("muddle", help="muddled digits (between two classes) from the shipped auto-encoder")
     p.add_argument("--digit", type=int, required=True, choices=range(10), metavar="D", help="source digit 0-9")
     p.add_argument("--n", type=int, required=True, help="how many")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="output .npz: images (N,28,28), source, partner, t")
-    p.add_argument("--method", choices=("average", "farthest", "balanced"), default="balanced",
-                   help="average: decode (l1+l2)/2; farthest: the path point farthest from both digits that still "
-                        "looks like a digit; balanced: the path point where the classifier is most torn between them")
+    p.add_argument("--method", choices=MUDDLE_METHODS, default="balanced",
+                   help="average: decode (l1+l2)/2; farthest: the path point with the largest mse(o,a)+mse(o,b) "
+                        "that still looks like a digit; equidistant: the largest min(mse(o,a), mse(o,b)); balanced: "
+                        "the path point where the classifier is most torn between the two classes")
+    p.add_argument("--tries", type=int, default=5,
+                   help="partner digits tried per digit by the path methods (the course's default: 5)")
     p.set_defaults(func=cmd_muddle)
 
 
@@ -270,12 +290,12 @@ def cmd_muddle(args) -> None:
 
     if args.out.suffix != ".npz":
         raise ValueError(f"--out {args.out}: the file name must end in .npz.")
-    muddled, scores = muddle_test_digits(args.digit, args.n, args.seed, args.method)
+    muddled, scores = muddle_test_digits(args.digit, args.n, args.seed, args.method, args.tries)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, images=muddled.images, source=muddled.source, partner=muddled.partner,
                         t=muddled.t)
     print(json.dumps({"out": str(args.out), "digit": args.digit, "n": args.n, "seed": args.seed,
-                      "method": args.method, **scores}))
+                      "method": args.method, "tries": args.tries, **scores}))
 
 
 def _add_results_table(sub) -> None:
@@ -294,14 +314,19 @@ def cmd_results_table(args) -> None:
     print(f"{readme}: {'updated' if changed else 'already up to date'}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser, every command included."""
     parser = argparse.ArgumentParser(prog="python -m mnistsum", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_evaluate, _add_models,
                 _add_muddle, _add_results_table, student.add_parser):
         add(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except ValueError as error:  # bad input: say what to change, no traceback

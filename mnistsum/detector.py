@@ -196,6 +196,26 @@ def detect(model: keras.Model, images: np.ndarray, batch_size: int = 64, thresho
     return decode(model.predict(images, batch_size=batch_size, verbose=0), threshold)
 
 
+class WindowClassifier:
+    """The detector as a classifier of single 28×28 digits: a second opinion, independent of notebook 06's.
+
+    Each digit (uint8, or floats in [0, 1]) is drawn as the generator draws it on a canvas (ink 0.8, noise
+    U(0, 0.2), seeded), and the detector's one grid cell gives the probability of each digit *given that a
+    digit is there*. ``predict`` mirrors Keras's, so :func:`mnistsum.autoencoder.judge` takes it.
+    """
+
+    def __init__(self, detector: keras.Model, seed: int = 0, ink: float = 0.8, noise: float = 0.2):
+        self.detector, self.seed, self.ink, self.noise = detector, seed, ink, noise
+
+    def predict(self, digits: np.ndarray, verbose: int = 0, batch_size: int = 256) -> np.ndarray:
+        x = np.asarray(digits).reshape(len(digits), PATCH, PATCH)
+        x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
+        noise = np.random.default_rng(self.seed).uniform(0.0, self.noise, x.shape).astype(np.float32)
+        p = self.detector.predict((x * self.ink + noise)[..., None], batch_size=batch_size, verbose=0)
+        digit_p = p.reshape(len(x), N_CLASSES)[:, :BACKGROUND]
+        return digit_p / np.maximum(digit_p.sum(axis=1, keepdims=True), 1e-12)
+
+
 def predict_sums(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """The sum of the detected digits of each canvas."""
     return detect(model, images, batch_size).sums

@@ -19,15 +19,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnistsum.autoencoder import Muddled, muddle, shipped_muddler
+from mnistsum.autoencoder import TRIES, Muddled, muddle, shipped_muddler
 from mnistsum.benchmark import BENCHMARK_CONFIG, BENCHMARK_SEED
 from mnistsum.generator import Pools, generate, load_pools, with_muddled
 
 SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
-def muddled_pools(split: str = "test", per_digit: int = 100, seed: int = 0,
-                  method: str = "balanced") -> tuple[Pools, Muddled]:
+def muddled_pools(split: str = "test", per_digit: int = 100, seed: int = 0, method: str = "balanced",
+                  tries: int = TRIES) -> tuple[Pools, Muddled]:
     """The ``split``'s pools plus ``per_digit`` muddled digits of each class 0-9, made from that split's
     own MNIST digits with the shipped auto-encoder and classifier (digit ``d`` uses seed ``seed + d``).
 
@@ -35,8 +35,8 @@ def muddled_pools(split: str = "test", per_digit: int = 100, seed: int = 0,
     """
     encoder, decoder, classifier, means = shipped_muddler()
     pools = load_pools(split)
-    parts = [muddle(encoder, decoder, pools.digits, pools.labels, means, d, per_digit, seed + d, method, classifier)
-             for d in range(10)]
+    parts = [muddle(encoder, decoder, pools.digits, pools.labels, means, d, per_digit, seed + d, method, classifier,
+                    tries=tries) for d in range(10)]
     muddled = Muddled(*(np.concatenate([getattr(m, f.name) for m in parts]) for f in dataclasses.fields(Muddled)))
     return with_muddled(pools, muddled.images, muddled.source), muddled
 
@@ -82,7 +82,8 @@ class StressResult:
     confidence: dict[str, np.ndarray]  # model -> (S,) mean confidence, for models that have one
     confidence_right: dict[str, np.ndarray]  # model -> (S,) mean confidence on the canvases it got right
     confidence_wrong: dict[str, np.ndarray]  # ... and on those it got wrong (NaN where there are none)
-    by_muddled_count: dict[str, np.ndarray]  # model -> (max_digits + 1,) accuracy by muddled digits per canvas
+    #: model -> (max_digits + 1,) accuracy by the number of muddled digits on a canvas, over all shares
+    by_muddled_count: dict[str, np.ndarray]
     n: int
 
     def table(self) -> str:
@@ -152,7 +153,6 @@ def stress_test(models: dict[str, keras.Model], pools: Pools, shares: Sequence[f
         by_count = {name: hits / canvases_by_count for name, hits in hits_by_count.items()}
     return StressResult(np.asarray(shares, float), np.asarray(muddled_digits), *map(_arrays, (accuracy, confidence,
                         right, wrong)), by_count, n)
-
 
 
 def digit_outcomes(matched: np.ndarray, digits: np.ndarray, muddled: np.ndarray) -> dict[str, dict[str, float]]:

@@ -86,8 +86,8 @@ def muddle_explorer(digits: np.ndarray, labels: np.ndarray, encoder, decoder, cl
             out.clear_output(wait=True)
             fig, axes = plt.subplots(1, 4, figsize=(11, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})
             for ax, image, title in zip(axes, (state["a"], state["path"][t.value], state["b"]),
-                                        (f"a: a {digit.value}", f"t = {t.value / (steps - 1):.2f}",
-                                         f"b: a {state['partner']}")):
+                                        (f"a: {digit.value}", f"t = {t.value / (steps - 1):.2f}",
+                                         f"b: {state['partner']}")):
                 ax.imshow(image, cmap="gray", vmin=0, vmax=1)
                 ax.set_title(title)
                 ax.axis("off")

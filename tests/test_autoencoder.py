@@ -100,3 +100,58 @@ def test_quick_training_is_tiny_and_the_explorer_reacts(monkeypatch):
     digit, example, t = widget.children[0].children
     assert t.max == 4 and digit.value == 3
     digit.value, example.value, t.value = 8, 7, 0  # each change redraws; nothing may raise
+
+
+def test_the_command_line_offers_every_method_and_the_course_default():
+    from mnistsum.autoencoder import METHODS, TRIES
+    from mnistsum.cli import MUDDLE_METHODS, build_parser
+
+    assert MUDDLE_METHODS == METHODS
+    args = build_parser().parse_args(["muddle", "--digit", "3", "--n", "2", "--seed", "0", "--out", "x.npz"])
+    assert args.tries == TRIES and args.method == "balanced"
+
+
+def test_the_proposed_criterion_prefers_the_ends_of_a_blend():
+    """Why 'equidistant' exists: along a pixel blend, mse(o, a) + mse(o, b) is largest at the ends."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((28, 28)), rng.random((28, 28))
+    t = np.linspace(0, 1, 21)[:, None, None]
+    blend = (1 - t) * a + t * b
+    to_a, to_b = ((blend - a) ** 2).mean(axis=(1, 2)), ((blend - b) ** 2).mean(axis=(1, 2))
+    assert (to_a + to_b).argmax() in (0, 20) and np.minimum(to_a, to_b).argmax() == 10
+
+
+def test_more_tries_keep_the_first_partner_and_never_do_worse():
+    """tries=1 is the method as described; more partners can only find a more torn point."""
+    from mnistsum.autoencoder import shipped_muddler
+    from mnistsum.data import load_mnist
+
+    encoder, decoder, classifier, means = shipped_muddler()
+    (_, _), (digits, labels) = load_mnist()
+    one = muddle(encoder, decoder, digits, labels, means, 5, 24, seed=2, method="balanced", classifier=classifier)
+    five = muddle(encoder, decoder, digits, labels, means, 5, 24, seed=2, method="balanced", classifier=classifier,
+                  tries=5)
+    np.testing.assert_array_equal(one.originals, five.originals)
+    np.testing.assert_array_equal(one.partner, five.partner)
+
+    def torn(m):  # |p(source) - p(partner)| of each muddled digit, where the pair is on top
+        p = classifier.predict(m.images[..., None], verbose=0)
+        gap = np.abs(p[np.arange(24), m.source] - p[np.arange(24), m.partner])
+        return np.where((np.sort(np.argsort(p, 1)[:, -2:], 1) == np.sort(np.stack([m.source, m.partner], 1), 1)).all(1),
+                        gap, np.inf)
+    assert (torn(five) <= torn(one) + 1e-6).all()
+    with pytest.raises(ValueError, match="tries"):
+        muddle(encoder, decoder, digits, labels, means, 5, 2, seed=2, method="balanced", classifier=classifier, tries=0)
+
+
+def test_the_detector_gives_a_second_opinion_on_single_digits():
+    from mnistsum.data import load_mnist
+    from mnistsum.detector import WindowClassifier
+    from mnistsum.zoo import load_shipped
+
+    (_, _), (digits, labels) = load_mnist()
+    window = WindowClassifier(load_shipped("best"))
+    p = window.predict(digits[:300])
+    assert p.shape == (300, 10) and np.allclose(p.sum(1), 1)
+    assert (p.argmax(1) == labels[:300]).mean() >= 0.97  # measured: 98.95% on 2,000 test digits
+    np.testing.assert_array_equal(p, window.predict(digits[:300] / 255.0))  # uint8 or [0, 1], same noise

@@ -27,12 +27,30 @@ def test_generate_writes_the_documented_npz(tmp_path, capsys):
         expected = generate(CanvasConfig(split="test"), 4, range(12))
         np.testing.assert_array_equal(f["images"], expected.images)
         np.testing.assert_array_equal(f["boxes"], expected.boxes)
+        assert not f["muddled"].any() and float(f["muddled_share"]) == 0.0
+
+
+def test_generate_hands_out_canvases_with_muddled_digits(tmp_path, capsys):
+    out = tmp_path / "muddled.npz"
+    main(["generate", "--n", "40", "--seed", "4", "--muddled-share", "0.5", "--muddled-per-digit", "3",
+          "--out", str(out)])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["muddled_share"] == 0.5
+    plain = generate(CanvasConfig(split="test"), 4, range(40))
+    with np.load(out) as f:
+        assert 0.3 < f["muddled"].sum() / (f["digits"] >= 0).sum() < 0.7
+        np.testing.assert_array_equal(f["boxes"], plain.boxes)  # same canvases, some digits swapped
+        assert (f["sums"] == np.where(f["digits"] >= 0, f["digits"], 0).sum(1)).all()
+        changed = (np.abs(f["images"] - plain.images) > 0).any(axis=(1, 2, 3))
+        np.testing.assert_array_equal(changed, f["muddled"].any(axis=1))
 
 
 @pytest.mark.parametrize("args, message", [
     (["generate", "--n", "0", "--seed", "1", "--out", "x.npz"], "at least one"),
     (["generate", "--n", "3", "--seed", "1", "--out", "x.txt"], "end in .npz"),
     (["generate", "--n", "3", "--seed", "-5", "--out", "x.npz"], "seed"),
+    (["generate", "--n", "3", "--seed", "1", "--muddled-share", "1.5", "--out", "x.npz"], "muddled_share"),
+    (["generate", "--n", "3", "--seed", "1", "--muddled-share", "0.5", "--muddled-per-digit", "0", "--out", "x.npz"],
+     "at least one per class"),
 ])
 def test_bad_arguments_say_what_to_change(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -77,6 +77,15 @@ def test_decode_keeps_one_peak_per_neighbourhood():
     assert decode(grid, threshold=0.3).sums.tolist() == [9]
 
 
+def test_decode_reports_how_sure_it_is_of_each_digit_read():
+    grid = _grid({(0, 2, 2): (3, 0.8), (0, 2, 9): (5, 0.9)})
+    grid[0, 2, 2, 3], grid[0, 2, 2, 8] = 0.6, 0.2  # a digit is there (0.8); 3 or 8?
+    found = decode(grid)
+    confidence = dict(zip(found.digits[0].tolist(), found.confidence[0].tolist()))
+    assert confidence[3] == pytest.approx(0.75) and confidence[5] == pytest.approx(1.0)
+    assert (found.confidence[0][found.digits[0] < 0] == 0).all()
+
+
 def test_decode_finds_nothing_on_an_empty_grid_and_rejects_bad_shapes():
     found = decode(_grid({}, (2, 6, 6)))
     assert found.sums.tolist() == [0, 0] and (found.digits == -1).all()
