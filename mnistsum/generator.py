@@ -113,7 +113,7 @@ class Pools:
     digit_source: str  # e.g. "MNIST train[50000:60000]"
     digit_ids: np.ndarray  # indices into that MNIST array
     clutter_source: str
-    muddled: np.ndarray | None = None  # (K, 28, 28) uint8, digits made by mnistsum.muddling
+    muddled: np.ndarray | None = None  # (K, 28, 28) uint8, muddled digits (mnistsum.stress.muddled_pools)
     muddled_labels: np.ndarray | None = None  # (K,) the digit each was made from
 
 
