@@ -171,7 +171,7 @@ def muddle(encoder: keras.Model, decoder: keras.Model, digits: np.ndarray, label
             score = np.where(looks_like_digit, to_a + to_b if method == "farthest" else np.minimum(to_a, to_b), -np.inf)
         else:
             p_source, p_partner = p[:, :, np.arange(n), digit], p[:, :, np.arange(n), partner]
-            both_on_top = (top_two(p) == np.sort(np.stack([np.full(n, digit), partner], -1), axis=-1)).all(-1)
+            both_on_top = pair_on_top(p, digit, partner)
             # the most torn point with the right pair on top (scores in [-1, 0]); failing that, the point
             # that looks like a digit where the classifier is least sure (scores in [-2, -1))
             score = np.where(looks_like_digit & both_on_top, -np.abs(p_source - p_partner),
@@ -193,11 +193,10 @@ def judge(classifier: keras.Model, muddled: Muddled) -> dict[str, float]:
     """
     p_orig = classifier.predict(muddled.originals[..., None], verbose=0)
     p_mud = classifier.predict(muddled.images[..., None], verbose=0)
-    top2 = top_two(p_mud)
-    pair = np.sort(np.stack([muddled.source, muddled.partner], 1), axis=1)
     return {"mean_top_confidence_original": float(p_orig.max(1).mean()),
             "mean_top_confidence_muddled": float(p_mud.max(1).mean()),
-            "two_label_share": float((top2 == pair).all(1).mean()), "mean_t": float(np.mean(muddled.t)),
+            "two_label_share": float(pair_on_top(p_mud, muddled.source, muddled.partner).mean()),
+            "mean_t": float(np.mean(muddled.t)),
             "share_at_an_end": float(np.isin(muddled.t, (0.0, 1.0)).mean())}
 
 
@@ -208,6 +207,17 @@ def top_two(probabilities: np.ndarray) -> np.ndarray:
     [[1, 2], [0, 2]]
     """
     return np.sort(np.argsort(probabilities, axis=-1)[..., -2:], axis=-1)
+
+
+def pair_on_top(probabilities: np.ndarray, source, partner) -> np.ndarray:
+    """Whether the two most likely classes of each row are exactly ``source`` and ``partner``, in either order
+    (labels broadcast against the rows).
+
+    >>> pair_on_top(np.array([[0.1, 0.5, 0.4], [0.7, 0.1, 0.2]]), 2, np.array([1, 1])).tolist()
+    [True, False]
+    """
+    pair = np.sort(np.stack(np.broadcast_arrays(source, partner), axis=-1), axis=-1)
+    return (top_two(probabilities) == pair).all(axis=-1)
 
 
 def suspicious_labels(probabilities: np.ndarray, labels: np.ndarray, below: float = 0.01) -> np.ndarray:
