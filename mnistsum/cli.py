@@ -97,13 +97,19 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model, save it, score it on the benchmark set")
     p.add_argument("--model", choices=("baseline", *ZOO_NAMES), required=True)
     p.add_argument("--epochs", type=int, help="default: the model's recipe (quick mode: tiny); for best, the whole-canvas phase")
-    p.add_argument("--images-per-epoch", type=int, help="baseline only")
-    p.add_argument("--batch-size", type=int, help="baseline only")
+    p.add_argument("--images-per-epoch", type=int, help="the baseline, or best with --resume")
+    p.add_argument("--batch-size", type=int, help="the baseline, or best with --resume")
     p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
     p.add_argument("--max-hours", type=float, help="stop after the epoch that passes this wall time")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (baseline)")
     p.add_argument("--ship", action="store_true",
                    help="also save the weights and record into mnistsum/weights/ (not in quick mode)")
+    p.add_argument("--resume", action="store_true",
+                   help="best only: train the shipped detector further, a warm restart of its whole-canvas phase "
+                        "on fresh canvases; the record adds this stage to the earlier ones")
+    p.add_argument("--seed", type=int, help="with --resume (required): the stream of fresh training canvases, "
+                                             "one that no earlier stage used")
+    p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4)")
     p.set_defaults(func=cmd_train)
 
 
@@ -118,17 +124,22 @@ def _check_positive(**values) -> None:
 
 def cmd_train(args) -> None:
     _check_positive(epochs=args.epochs, images_per_epoch=args.images_per_epoch, batch_size=args.batch_size,
-                    eval_images=args.eval_images, max_hours=args.max_hours)
+                    eval_images=args.eval_images, max_hours=args.max_hours, learning_rate=args.learning_rate)
     from mnistsum.quick import is_quick
 
     if args.ship and is_quick():
         raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
+    if args.resume:
+        return _resume_best(args)
+    if args.seed is not None or args.learning_rate is not None:
+        raise ValueError("--seed and --learning-rate apply to --resume (training the shipped best further).")
     if args.model == "baseline":
         if args.ship:
             raise ValueError("--ship: the baseline is not shipped; it trains in notebook 04.")
         return _train_baseline(args)
     if args.images_per_epoch or args.batch_size:
-        raise ValueError(f"--images-per-epoch and --batch-size apply to the baseline; {args.model} has its own recipe.")
+        raise ValueError(f"--images-per-epoch and --batch-size apply to the baseline and to best --resume; "
+                         f"{args.model} has its own recipe.")
     _train_zoo_model(args)
 
 
@@ -151,6 +162,27 @@ def _save_and_report(name: str, model, record: dict, history: dict | None, ship:
 
         print(f"shipped: {ship_model(name, model, record)}")
     print(json.dumps(record))
+
+
+def _resume_best(args) -> None:
+    from mnistsum import zoo
+    from mnistsum.results import make_record
+
+    if args.model != "best":
+        raise ValueError(f"--resume trains the shipped best further; {args.model} has no resumable recipe.")
+    previous = zoo.shipped_record("best")
+    if previous is None:
+        raise ValueError("--resume: no shipped best to resume; train one with `python -m mnistsum train --model best`.")
+    used = sorted(zoo.stage_seeds(previous))
+    if args.seed is None or args.seed in used:
+        raise ValueError(f"--resume needs --seed S, a canvas stream no earlier stage used (used: {used}).")
+    trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
+                              args.max_hours * 3600 if args.max_hours else None)
+    scores = zoo.score("best", trained.model, args.eval_images)
+    stage = make_record("best", trained.model, scores, trained.budget, trained.wall_time_s,
+                        "python -m mnistsum " + " ".join(sys.argv[1:]))
+    stage["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
 
 
 def _train_zoo_model(args) -> None:

@@ -64,7 +64,11 @@ def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
     x = keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
     x = keras.layers.Dropout(0.3, name="dropout")(x)
     outputs = keras.layers.Conv2D(N_CLASSES, 1, activation="softmax", name="classes")(x)
-    model = keras.Model(inputs, outputs, name="detector")
+    return compile_detector(keras.Model(inputs, outputs, name="detector"), learning_rate)
+
+
+def compile_detector(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Compile ``model`` for training with a fresh Adam: a new detector, or shipped weights trained further."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model

@@ -147,10 +147,10 @@ def test_more_tries_keep_the_first_partner_and_never_do_worse():
 def test_the_detector_gives_a_second_opinion_on_single_digits():
     from mnistsum.data import load_mnist
     from mnistsum.detector import WindowClassifier
-    from mnistsum.zoo import load_shipped
+    from mnistsum.zoo import load_shipped_detector
 
     (_, _), (digits, labels) = load_mnist()
-    window = WindowClassifier(load_shipped("best"))
+    window = WindowClassifier(load_shipped_detector())
     p = window.predict(digits[:300])
     assert p.shape == (300, 10) and np.allclose(p.sum(1), 1)
     assert (p.argmax(1) == labels[:300]).mean() >= 0.97  # measured: 98.95% on 2,000 test digits

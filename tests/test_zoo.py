@@ -138,3 +138,35 @@ def test_unknown_models_and_bad_options_are_named():
         main(["train", "--model", "best", "--epochs", "0"])
     with pytest.raises(SystemExit, match="baseline"):
         main(["train", "--model", "best", "--batch-size", "8"])
+
+
+def test_resume_trains_the_shipped_best_further_and_adds_a_stage(tmp_path, monkeypatch, capsys):
+    from mnistsum import paths
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    shipped = zoo.shipped_path("best").read_bytes()
+    previous = zoo.shipped_record("best")
+    unused = max(zoo.stage_seeds(previous)) + 1
+    main(["train", "--model", "best", "--resume", "--seed", str(unused), "--eval-images", "8"])
+    record = _last_json(capsys)
+    stages = record["budget"]["stages"]
+    assert stages[-1]["budget"]["seed"] == unused and stages[-1]["budget"]["images_seen"] == 8
+    assert stages[-1]["budget"]["second_opinion"]["weight"] >= 0  # chosen on validation canvases
+    assert record["budget"]["images_seen"] == previous["budget"]["images_seen"] + 8
+    assert record["budget"]["epochs"] == previous["budget"]["epochs"] + 1
+    assert len(record["history"]["loss"]) == len(previous["history"]["loss"]) + 1
+    assert record["benchmark"]["n"] == 8 and (tmp_path / "best-quick.keras").exists()
+    assert zoo.shipped_path("best").read_bytes() == shipped, "a quick resume must never touch the shipped weights"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "best", "--resume"], "needs --seed"),
+    (["--model", "best", "--resume", "--seed", "1"], "no earlier stage used"),
+    (["--model", "sequence", "--resume", "--seed", "99"], "no resumable recipe"),
+    (["--model", "best", "--seed", "99"], "apply to --resume"),
+    (["--model", "best", "--resume", "--seed", "99", "--learning-rate", "0"], "--learning-rate 0.0"),
+])
+def test_resume_refuses_what_it_cannot_do(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        main(["train", *argv])
