@@ -180,7 +180,6 @@ def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | No
     The budget returned is this stage's alone; :func:`resumed_record` adds it to the earlier ones.
     """
     from mnistsum.detector import DetectorRecipe, compile_detector, train_detector
-    from mnistsum.second_opinion import parts
     from mnistsum.training import distribution_strategy
 
     recipe = DetectorRecipe(**RESUME_RECIPE)
@@ -189,7 +188,7 @@ def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | No
                "learning_rate": learning_rate}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in changes.items() if v is not None})
     with distribution_strategy().scope():
-        shipped = parts(load_shipped("best"))[0]  # the detector, without its second opinion
+        shipped = load_shipped_detector()  # without its second opinion
         model = compile_detector(keras.Model.from_config(shipped.get_config()), recipe.learning_rate)
         model.set_weights(shipped.get_weights())
     budget = {**dataclasses.asdict(recipe), "seed": seed, "unit": "canvases"}
@@ -291,21 +290,37 @@ def shipped_record(name: str) -> dict | None:
 
 
 def load_shipped(name: str) -> keras.Model:
-    """The shipped trained model ``name``."""
+    """The shipped trained model ``name``.
+
+    ``best`` is assembled: ``best.keras`` holds the detector, and when its record names a second
+    opinion, notebook 06's shipped classifier joins it with the recorded vote weight
+    (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice.
+    """
     path = shipped_path(name)
     if not path.exists():
         how = ("mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()" if name in OTHER_SHIPPED
                else f"`python -m mnistsum train --model {name} --ship`")
         raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
-    return keras.models.load_model(path)
+    model = keras.models.load_model(path)
+    opinion = second_opinion(shipped_record(name) or {}) if name == "best" else None
+    if opinion is None:
+        return model
+    from mnistsum.second_opinion import classifier_grid, with_second_opinion
+
+    return with_second_opinion(model, classifier_grid(load_shipped(opinion["classifier"])), opinion["weight"])
+
+
+def second_opinion(record: dict) -> dict | None:
+    """The second opinion (classifier and vote weight) that the newest stage of a record chose, if any."""
+    budget = record.get("budget", {})
+    latest = (budget.get("stages") or [{"budget": budget}])[-1]["budget"]
+    return latest.get("second_opinion")
 
 
 def load_shipped_detector() -> keras.Model:
     """The shipped ``best`` without its second opinion: the detector alone, a judge of digits that is
     independent of notebook 06's classifier."""
-    from mnistsum.second_opinion import parts
-
-    return parts(load_shipped("best"))[0]
+    return keras.models.load_model(shipped_path("best"))
 
 
 def ship(name: str, model: keras.Model, record: dict) -> Path:
@@ -314,10 +329,14 @@ def ship(name: str, model: keras.Model, record: dict) -> Path:
 
     Leaving out the optimizer's state (Adadelta and Adam keep two extra numbers per weight) makes the
     file about three times smaller; the shipped model loads uncompiled, ready to predict
-    (compile it to train it further).
+    (compile it to train it further). Of a detector with a second opinion only the detector is saved:
+    the classifier is shipped already, and ``record`` holds the vote weight (see :func:`load_shipped`).
     """
+    from mnistsum.second_opinion import parts
+
     WEIGHTS_DIR.mkdir(exist_ok=True)
     path = shipped_path(name)
+    model = parts(model)[0]
     inference = type(model).from_config(model.get_config())  # the same layers, not compiled
     inference.set_weights(model.get_weights())
     partial = path.with_suffix(".partial.keras")
