@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from mnistsum.analysis import class_means
+from mnistsum.data import to_unit_floats
 
 LATENT = 10
 
@@ -152,7 +153,7 @@ def muddle(encoder: keras.Model, decoder: keras.Model, digits: np.ndarray, label
         raise ValueError(f"method={method!r}: use one of {METHODS}; all but 'average' need a classifier.")
     if tries < 1:
         raise ValueError(f"tries={tries}: try at least one partner digit.")
-    x = digits.astype(np.float32) / (255.0 if digits.dtype == np.uint8 else 1.0)
+    x = to_unit_floats(digits)
     rng = np.random.default_rng(seed)
     a = rng.choice(np.flatnonzero(labels == digit), n)
     l1 = encoder.predict(x[a][..., None], verbose=0)

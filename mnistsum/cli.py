@@ -166,7 +166,6 @@ def _save_and_report(name: str, model, record: dict, history: dict | None, ship:
 
 def _resume_best(args) -> None:
     from mnistsum import zoo
-    from mnistsum.results import make_record
 
     if args.model != "best":
         raise ValueError(f"--resume trains the shipped best further; {args.model} has no resumable recipe.")
@@ -178,23 +177,28 @@ def _resume_best(args) -> None:
         raise ValueError(f"--resume needs --seed S, a canvas stream no earlier stage used (used: {used}).")
     trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
                               args.max_hours * 3600 if args.max_hours else None)
-    scores = zoo.score("best", trained.model, args.eval_images)
-    stage = make_record("best", trained.model, scores, trained.budget, trained.wall_time_s,
-                        "python -m mnistsum " + " ".join(sys.argv[1:]))
-    stage["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    stage = _zoo_record("best", trained, args.eval_images)
     _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
+
+
+def _zoo_record(name: str, trained, eval_images: int | None) -> dict:
+    """The record of a freshly trained zoo model: its benchmark scores, budget, command and history."""
+    from mnistsum import zoo
+    from mnistsum.results import make_record
+
+    scores = zoo.score(name, trained.model, eval_images)
+    record = make_record(name, trained.model, scores, trained.budget, trained.wall_time_s,
+                         "python -m mnistsum " + " ".join(sys.argv[1:]))
+    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    return record
 
 
 def _train_zoo_model(args) -> None:
     from mnistsum import zoo
-    from mnistsum.results import make_record
 
     trained = zoo.train(args.model, args.epochs, args.max_hours * 3600 if args.max_hours else None)
-    command = "python -m mnistsum " + " ".join(sys.argv[1:])
-    scores = zoo.score(args.model, trained.model, args.eval_images)
-    record = make_record(args.model, trained.model, scores, trained.budget, trained.wall_time_s, command)
-    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
-    _save_and_report(args.model, trained.model, record, trained.history, args.ship)
+    _save_and_report(args.model, trained.model, _zoo_record(args.model, trained, args.eval_images), trained.history,
+                     args.ship)
 
 
 def _train_baseline(args) -> None:

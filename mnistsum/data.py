@@ -38,6 +38,16 @@ DEFAULT_MIRROR = Path.home() / ".cache" / "mnistsum" / "data"
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+
+def to_unit_floats(images: np.ndarray) -> np.ndarray:
+    """Images as float32 in [0, 1]: uint8 pixels are divided by 255, floats are taken as already scaled.
+
+    >>> to_unit_floats(np.array([0, 255], np.uint8)).tolist(), to_unit_floats(np.array([0.5])).tolist()
+    ([0.0, 1.0], [0.5])
+    """
+    images = np.asarray(images)
+    return images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+
 #: SHA-256 of each decoded array's bytes (C order, uint8).
 CHECKSUMS: dict[str, dict[str, str]] = {
     "mnist": {

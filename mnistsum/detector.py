@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from mnistsum.data import to_unit_floats
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
 from mnistsum.keras_data import CanvasDataset
 from mnistsum.metrics import sum_accuracy
@@ -208,12 +209,12 @@ class WindowClassifier:
     digit is there*. ``predict`` mirrors Keras's, so :func:`mnistsum.autoencoder.judge` takes it.
     """
 
-    def __init__(self, detector: keras.Model, seed: int = 0, ink: float = 0.8, noise: float = 0.2):
+    def __init__(self, detector: keras.Model, seed: int = 0, ink: float = CanvasConfig.ink,
+                 noise: float = CanvasConfig.noise):
         self.detector, self.seed, self.ink, self.noise = detector, seed, ink, noise
 
     def predict(self, digits: np.ndarray, verbose: int = 0, batch_size: int = 256) -> np.ndarray:
-        x = np.asarray(digits).reshape(len(digits), PATCH, PATCH)
-        x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
+        x = to_unit_floats(digits).reshape(len(digits), PATCH, PATCH)
         noise = np.random.default_rng(self.seed).uniform(0.0, self.noise, x.shape).astype(np.float32)
         p = self.detector.predict((x * self.ink + noise)[..., None], batch_size=batch_size, verbose=0)
         digit_p = p.reshape(len(x), N_CLASSES)[:, :BACKGROUND]

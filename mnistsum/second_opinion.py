@@ -22,11 +22,13 @@ import keras
 import numpy as np
 
 from mnistsum.detector import BACKGROUND, N_CLASSES, STRIDE
+from mnistsum.generator import CanvasConfig
 
 DETECTOR, CLASSIFIER, VOTE = "detector", "classifier_grid", "vote"  #: the layer names of the combined model
 
 
-def classifier_grid(classifier: keras.Model, ink: float = 0.8, noise: float = 0.2) -> keras.Model:
+def classifier_grid(classifier: keras.Model, ink: float = CanvasConfig.ink,
+                    noise: float = CanvasConfig.noise) -> keras.Model:
     """Notebook 06's classifier slid over a canvas: any size in, ``(H', W', 10)`` digit probabilities out.
 
     Cell ``(i, j)`` is the classifier's answer for the 28×28 window with top-left corner

@@ -6,6 +6,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mnistsum.data import to_unit_floats
 from mnistsum.generator import CanvasConfig, generate
 from mnistsum.plots import show_canvas
 
@@ -64,7 +65,7 @@ def muddle_explorer(digits: np.ndarray, labels: np.ndarray, encoder, decoder, cl
     watching the decoded image and the classifier's probabilities change."""
     from mnistsum.autoencoder import decode_path, nearest_other_class
 
-    x = digits.astype(np.float32) / (255.0 if digits.dtype == np.uint8 else 1.0)
+    x = to_unit_floats(digits)
     digit = widgets.Dropdown(options=list(range(10)), value=3, description="digit")
     example = widgets.IntSlider(0, 0, 99, description="example")
     t = widgets.IntSlider(steps // 2, 0, steps - 1, description="a → b")

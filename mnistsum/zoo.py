@@ -188,9 +188,7 @@ def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | No
                "learning_rate": learning_rate}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in changes.items() if v is not None})
     with distribution_strategy().scope():
-        shipped = load_shipped_detector()  # without its second opinion
-        model = compile_detector(keras.Model.from_config(shipped.get_config()), recipe.learning_rate)
-        model.set_weights(shipped.get_weights())
+        model = compile_detector(load_shipped_detector(), recipe.learning_rate)  # without its second opinion
     budget = {**dataclasses.asdict(recipe), "seed": seed, "unit": "canvases"}
     trained = _fit(lambda cb: (model, train_detector(model, recipe, callbacks=cb, verbose=2, seed=seed)),
                    budget, max_seconds)
@@ -207,8 +205,13 @@ RESUME_RECIPE = {"window_epochs": 0, "grid_epochs": 40, "grid_images": 8_000, "g
 def stage_seeds(record: dict) -> set[int]:
     """The canvas streams that the stages of a record's training used (a stage that names none used
     :func:`~mnistsum.detector.train_detector`'s default, 1)."""
-    stages = record["budget"].get("stages") or [{"budget": record["budget"]}]
-    return {seed for stage in stages for seed in stage["budget"].get("seeds", [stage["budget"].get("seed", 1)])}
+    return {seed for budget in stage_budgets(record) for seed in budget.get("seeds", [budget.get("seed", 1)])}
+
+
+def stage_budgets(record: dict) -> list[dict]:
+    """The budget of each stage of a record's training, oldest first (one, for weights trained in one go)."""
+    budget = record.get("budget", {})
+    return [stage["budget"] for stage in budget["stages"]] if "stages" in budget else [budget]
 
 
 def resumed_record(previous: dict, latest: dict) -> dict:
@@ -312,9 +315,7 @@ def load_shipped(name: str) -> keras.Model:
 
 def second_opinion(record: dict) -> dict | None:
     """The second opinion (classifier and vote weight) that the newest stage of a record chose, if any."""
-    budget = record.get("budget", {})
-    latest = (budget.get("stages") or [{"budget": budget}])[-1]["budget"]
-    return latest.get("second_opinion")
+    return stage_budgets(record)[-1].get("second_opinion")
 
 
 def load_shipped_detector() -> keras.Model:
