@@ -109,7 +109,11 @@ def _add_train(sub) -> None:
                         "on fresh canvases; the record adds this stage to the earlier ones")
     p.add_argument("--seed", type=int, help="with --resume (required): the stream of fresh training canvases, "
                                              "one that no earlier stage used")
-    p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4)")
+    p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4; "
+                                                       "6e-4 with --seconds)")
+    p.add_argument("--seconds", type=float, help="with --resume: train for this wall time, the cosine following the "
+                                                 "clock, batch 256 (for a GPU whose speed you don't know in advance)")
+    p.add_argument("--workers", type=int, help="with --resume --seconds: processes that make the canvases (default 1)")
     p.set_defaults(func=cmd_train)
 
 
@@ -124,15 +128,17 @@ def _check_positive(**values) -> None:
 
 def cmd_train(args) -> None:
     _check_positive(epochs=args.epochs, images_per_epoch=args.images_per_epoch, batch_size=args.batch_size,
-                    eval_images=args.eval_images, max_hours=args.max_hours, learning_rate=args.learning_rate)
+                    eval_images=args.eval_images, max_hours=args.max_hours, learning_rate=args.learning_rate,
+                    seconds=args.seconds, workers=args.workers)
     from mnistsum.quick import is_quick
 
     if args.ship and is_quick():
         raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
     if args.resume:
         return _resume_best(args)
-    if args.seed is not None or args.learning_rate is not None:
-        raise ValueError("--seed and --learning-rate apply to --resume (training the shipped best further).")
+    if any(value is not None for value in (args.seed, args.learning_rate, args.seconds, args.workers)):
+        raise ValueError("--seed, --learning-rate, --seconds and --workers apply to --resume "
+                         "(training the shipped best further).")
     if args.model == "baseline":
         if args.ship:
             raise ValueError("--ship: the baseline is not shipped; it trains in notebook 04.")
@@ -175,20 +181,24 @@ def _resume_best(args) -> None:
     used = sorted(zoo.stage_seeds(previous))
     if args.seed is None or args.seed in used:
         raise ValueError(f"--resume needs --seed S, a canvas stream no earlier stage used (used: {used}).")
+    if args.seconds is None and args.workers is not None:
+        raise ValueError("--workers applies to a timed stage: give --seconds too.")
+    if args.seconds is not None and (args.epochs or args.max_hours):
+        raise ValueError("--seconds sets the stage's length: give neither --epochs nor --max-hours with it.")
     trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
-                              args.max_hours * 3600 if args.max_hours else None)
-    stage = _zoo_record("best", trained, args.eval_images)
+                              args.max_hours * 3600 if args.max_hours else None, args.seconds, args.workers or 1)
+    stage = _zoo_record("best", trained, args)
     _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
 
 
-def _zoo_record(name: str, trained, eval_images: int | None) -> dict:
+def _zoo_record(name: str, trained, args) -> dict:
     """The record of a freshly trained zoo model: its benchmark scores, budget, command and history."""
     from mnistsum import zoo
     from mnistsum.results import make_record
 
-    scores = zoo.score(name, trained.model, eval_images)
+    scores = zoo.score(name, trained.model, args.eval_images)
     record = make_record(name, trained.model, scores, trained.budget, trained.wall_time_s,
-                         "python -m mnistsum " + " ".join(sys.argv[1:]))
+                         _command(args))
     record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
     return record
 
@@ -197,7 +207,7 @@ def _train_zoo_model(args) -> None:
     from mnistsum import zoo
 
     trained = zoo.train(args.model, args.epochs, args.max_hours * 3600 if args.max_hours else None)
-    _save_and_report(args.model, trained.model, _zoo_record(args.model, trained, args.eval_images), trained.history,
+    _save_and_report(args.model, trained.model, _zoo_record(args.model, trained, args), trained.history,
                      args.ship)
 
 
@@ -219,7 +229,7 @@ def _train_baseline(args) -> None:
     n_eval = args.eval_images or benchmark_size()
     evaluation = evaluate_sum_model(lambda x: model.predict(x, verbose=0, batch_size=64), n=n_eval)
     record = make_record(args.model, model, evaluation, recipe, sum(history["epoch_seconds"]),
-                         "python -m mnistsum " + " ".join(sys.argv[1:]))
+                         _command(args))
     _save_and_report(args.model, model, record, None, ship=False)
 
 
@@ -361,8 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(args) -> str:
+    """The command line that ran, as a record gives it."""
+    return "python -m mnistsum " + " ".join(args.argv)
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         args.func(args)
     except ValueError as error:  # bad input: say what to change, no traceback

@@ -30,6 +30,8 @@ network to stay silent on the hundreds of background windows of a canvas.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import keras
@@ -37,15 +39,10 @@ import numpy as np
 
 from mnistsum.data import to_unit_floats
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
+from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POSITIVE_SHIFT,  # noqa: F401 - re-exported
+                           STRIDE, grid_labels, window_labels)
 from mnistsum.keras_data import CanvasDataset
 from mnistsum.metrics import sum_accuracy
-
-BACKGROUND = 10  #: class index of "no digit here"
-N_CLASSES = 11
-STRIDE = 4  #: pixels between neighbouring cells of the output grid
-POSITIVE_SHIFT = 2  #: a digit at most this far (each axis) from the window is that digit
-NEGATIVE_SHIFT = 4  #: windows at least this far from every digit are background
-NMS_CELLS = 3  #: non-maximum suppression looks this many cells each way
 
 
 def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
@@ -75,18 +72,6 @@ def compile_detector(model: keras.Model, learning_rate: float = 1e-3) -> keras.M
     return model
 
 
-def _window_labels(batch: CanvasBatch, canvas: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Label of the window at top-left ``(y, x)`` of canvas ``canvas``: digit, background, or -1 (left out)."""
-    bx, by = batch.boxes[canvas, :, 0], batch.boxes[canvas, :, 1]  # (M, max_digits)
-    present = batch.digits[canvas] >= 0
-    shift = np.maximum(np.abs(by - y[:, None]), np.abs(bx - x[:, None]))
-    shift = np.where(present, shift, np.iinfo(np.int32).max)
-    nearest = shift.argmin(axis=1)
-    distance = shift[np.arange(len(canvas)), nearest]
-    digit = batch.digits[canvas, nearest]
-    return np.where(distance <= POSITIVE_SHIFT, digit, np.where(distance >= NEGATIVE_SHIFT, BACKGROUND, -1))
-
-
 def windows_from(batch: CanvasBatch, rng: np.random.Generator, hard_negatives: int = 4,
                  random_windows: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Cut labelled 28×28 training windows out of ``batch``.
@@ -110,7 +95,7 @@ def windows_from(batch: CanvasBatch, rng: np.random.Generator, hard_negatives: i
     canvas = np.concatenate([canvas_d, canvas_d[pick], np.repeat(np.arange(n), random_windows)])
     y = np.clip(np.concatenate([pos_y, hard_y, rand[0]]), 0, last)
     x = np.clip(np.concatenate([pos_x, hard_x, rand[1]]), 0, last)
-    labels = _window_labels(batch, canvas, y, x)
+    labels = window_labels(batch, canvas, y, x)
     keep = labels >= 0
     views = np.lib.stride_tricks.sliding_window_view(batch.images[..., 0], (PATCH, PATCH), axis=(1, 2))
     return views[canvas[keep], y[keep], x[keep]][..., None], labels[keep].astype(np.int32)[:, None, None]
@@ -165,6 +150,10 @@ def decode(probabilities: np.ndarray, threshold: float = 0.5, max_found: int = 8
 
     A cell is kept when its digit probability ``1 - p(background)`` exceeds
     ``threshold`` and is the largest within :data:`NMS_CELLS` cells each way.
+    Cells are ranked by ``p(background)`` itself, which keeps its precision where
+    ``1 - p(background)`` rounds to 1.0, and an exact tie goes to the cell first
+    in reading order: a sure detector often gives two neighbouring cells
+    ``p(background) = 0``, and both must not count.
 
     >>> grid = np.zeros((1, 5, 5, 11), np.float32); grid[..., BACKGROUND] = 1
     >>> grid[0, 2, 3] = 0; grid[0, 2, 3, 7] = 0.9; grid[0, 2, 3, BACKGROUND] = 0.1
@@ -176,12 +165,16 @@ def decode(probabilities: np.ndarray, threshold: float = 0.5, max_found: int = 8
     if p.ndim != 4 or p.shape[-1] != N_CLASSES:
         raise ValueError(f"probabilities must have shape (N, H, W, {N_CLASSES}), got {p.shape}.")
     score = 1.0 - p[..., BACKGROUND]
+    rank = -p[..., BACKGROUND]  # orders cells like score, without its rounding to 1.0
     k = NMS_CELLS
-    padded = np.pad(score, ((0, 0), (k, k), (k, k)), constant_values=-1.0)
-    local_max = np.lib.stride_tricks.sliding_window_view(padded, (2 * k + 1, 2 * k + 1), axis=(1, 2)).max(axis=(-1, -2))
-    peak = (score >= local_max) & (score > threshold)
+    padded = np.pad(rank, ((0, 0), (k, k), (k, k)), constant_values=-np.inf)
+    window = np.lib.stride_tricks.sliding_window_view(padded, (2 * k + 1, 2 * k + 1), axis=(1, 2))
+    position = np.arange((2 * k + 1) ** 2).reshape(2 * k + 1, 2 * k + 1) - (2 * k + 1) ** 2 // 2
+    before = np.where(position < 0, window, -np.inf).max(axis=(-1, -2))  # neighbours earlier in reading order
+    after = np.where(position > 0, window, -np.inf).max(axis=(-1, -2))
+    peak = (rank > before) & (rank >= after) & (score > threshold)
     n, h, w = score.shape
-    flat = np.where(peak, score, -np.inf).reshape(n, -1)
+    flat = np.where(peak, rank, -np.inf).reshape(n, -1)
     order = np.argsort(-flat, axis=1, kind="stable")[:, :max_found]
     found = np.isfinite(np.take_along_axis(flat, order, axis=1))
     cy, cx = np.divmod(order, w)
@@ -189,7 +182,7 @@ def decode(probabilities: np.ndarray, threshold: float = 0.5, max_found: int = 8
     digits = np.where(found, np.take_along_axis(digit, order, axis=1), -1).astype(np.int32)
     x0, y0 = cx * STRIDE, cy * STRIDE
     boxes = np.where(found[..., None], np.stack([x0, y0, x0 + PATCH, y0 + PATCH], -1), -1).astype(np.int32)
-    scores = np.where(found, np.take_along_axis(flat, order, axis=1), 0.0).astype(np.float32)
+    scores = np.where(found, np.take_along_axis(score.reshape(n, -1), order, axis=1), 0.0).astype(np.float32)
     digit_p = p[..., :BACKGROUND].reshape(n, h * w, BACKGROUND)
     chosen = np.take_along_axis(digit_p, order[..., None], axis=1)  # (N, K, 10)
     confidence = np.where(found, chosen.max(-1) / np.maximum(chosen.sum(-1), 1e-12), 0.0).astype(np.float32)
@@ -224,20 +217,6 @@ class WindowClassifier:
 def predict_sums(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """The sum of the detected digits of each canvas."""
     return detect(model, images, batch_size).sums
-
-
-def grid_labels(batch: CanvasBatch) -> np.ndarray:
-    """The label of every cell of the canvases' output grid ``(B, G, G)``: digit, background or -1 (left out).
-
-    Cell ``(cy, cx)`` is the window with top-left ``(STRIDE * cy, STRIDE * cx)``, labelled by the
-    same rule as the training windows of :func:`windows_from`.
-    """
-    n, size = len(batch), batch.images.shape[1]
-    cells = (size - PATCH) // STRIDE + 1
-    cy, cx = np.divmod(np.arange(cells * cells), cells)
-    canvas = np.repeat(np.arange(n), cells * cells)
-    labels = _window_labels(batch, canvas, np.tile(cy * STRIDE, n), np.tile(cx * STRIDE, n))
-    return labels.reshape(n, cells, cells).astype(np.int32)
 
 
 class GridDataset(CanvasDataset):
@@ -314,6 +293,83 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
                           recipe.grid_batch_size)
         record(model.fit(train, validation_data=val, epochs=recipe.grid_epochs, callbacks=callbacks or [],
                          verbose=verbose), 2)
+    return history
+
+
+def time_cosine(fraction: float, peak: float, warmup: float = 0.02, floor: float = 0.01) -> float:
+    """The learning rate ``fraction`` of the way through a run: a linear warm-up over the first ``warmup``,
+    then a cosine from ``peak`` down to ``floor * peak``.
+
+    >>> [round(time_cosine(f, 1.0), 3) for f in (0.0, 0.01, 0.02, 0.51, 1.0)]
+    [0.0, 0.5, 1.0, 0.505, 0.01]
+    """
+    if fraction < warmup:
+        return peak * fraction / warmup
+    progress = min(1.0, (fraction - warmup) / (1.0 - warmup))
+    return peak * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def train_detector_for(model: keras.Model, seconds: float, learning_rate: float = 6e-4, batch_size: int = 256,
+                       images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
+                       log=print) -> dict[str, list[float]]:
+    """Train the whole-canvas phase for ``seconds`` of wall time, with a cosine over that time.
+
+    For a machine whose speed is not known in advance (a lent GPU): the learning rate follows
+    :func:`time_cosine` of the time spent, not of the steps taken. The canvases are fresh ones of
+    stream ``seed + 1000`` (as in :func:`train_detector`), made by ``workers`` processes
+    (:func:`mnistsum.feed.grid_batches`). Every ``images_per_epoch`` canvases, and at the end, the
+    loss on ``val_images`` fixed ``val`` canvases (stream ``seed + 1001``) is logged. Returns the
+    history, one entry per epoch (the last may be partial): ``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``, ``learning_rate``, ``images``, ``epoch_seconds`` and ``phase`` (2, as in
+    :func:`train_detector`).
+    """
+    from mnistsum.feed import grid_batch, grid_batches
+
+    if seconds <= 0 or learning_rate <= 0:
+        raise ValueError(f"need seconds > 0 and learning_rate > 0, got {seconds} and {learning_rate}.")
+    val = [grid_batch(CanvasConfig(split="val"), seed + 1001, i, batch_size)
+           for i in range(-(-val_images // batch_size))]
+    val_x, val_y, val_w = (np.concatenate(part) for part in zip(*val))
+    batches_per_epoch = -(-images_per_epoch // batch_size)
+    history: dict[str, list[float]] = {}
+    epoch = {"batches": 0, "images": 0, "scores": {}}
+    start = epoch_start = time.perf_counter()
+
+    def end_epoch(lr: float) -> None:
+        nonlocal epoch_start
+        train_scores = epoch["scores"]  # Keras's running means since the epoch began
+        val_scores = model.evaluate(val_x, val_y, sample_weight=val_w, batch_size=batch_size, verbose=0,
+                                    return_dict=True)
+        row = {"loss": train_scores["loss"], "accuracy": train_scores["accuracy"], "val_loss": val_scores["loss"],
+               "val_accuracy": val_scores["accuracy"], "learning_rate": lr, "images": epoch["images"],
+               "epoch_seconds": time.perf_counter() - epoch_start, "phase": 2}
+        for key, value in row.items():
+            history.setdefault(key, []).append(float(value))
+        log(f"epoch {len(history['loss'])}: {time.perf_counter() - start:.0f} s, " +
+            ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
+        epoch.update(batches=0, images=0)
+        model.reset_metrics()
+        epoch_start = time.perf_counter()
+
+    feed = grid_batches(CanvasConfig(split="train"), seed + 1000, batch_size, workers)
+    lr = learning_rate
+    model.reset_metrics()
+    try:
+        for images, labels, weights in feed:
+            fraction = (time.perf_counter() - start) / seconds
+            if fraction >= 1.0:
+                break
+            lr = time_cosine(fraction, learning_rate)
+            model.optimizer.learning_rate.assign(lr)
+            epoch["scores"] = model.train_on_batch(images, labels, sample_weight=weights, return_dict=True)
+            epoch["batches"] += 1
+            epoch["images"] += len(images)
+            if epoch["batches"] == batches_per_epoch:
+                end_epoch(lr)
+    finally:
+        feed.close()
+    if epoch["batches"]:
+        end_epoch(lr)
     return history
 
 

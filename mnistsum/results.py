@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import platform
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,7 +34,19 @@ def hardware_description() -> str:
                 for g in tf.config.list_physical_devices("GPU")]
     except Exception:  # noqa: BLE001 - a description must never fail
         gpus = []
+    if not gpus:  # another Keras backend (JAX, PyTorch) without TensorFlow: ask the driver
+        gpus = _nvidia_gpus()
     return f"{cpu}, {cores} cores" + (f", GPU: {', '.join(gpus)}" if gpus else ", no GPU")
+
+
+def _nvidia_gpus() -> list[str]:
+    """The names of the NVIDIA GPUs that ``nvidia-smi`` lists (none when it is missing or fails)."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def make_record(model_name: str, model, evaluation, budget, wall_time_s: float, command: str) -> dict:

@@ -30,8 +30,10 @@ import re
 import shutil
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat comes with Jupyter; the rest of the command line runs without it
+    import nbformat
 
 BEGIN = re.compile(r"^\s*###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
@@ -168,6 +170,8 @@ def student_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
     placeholder ``____`` is used before any cell imports it, the import is
     added to the first cell that needs it.
     """
+    import nbformat
+
     nb = nbformat.from_dict(nb)  # a deep copy
     imported = False
     for index, cell in enumerate(nb.cells):
@@ -187,6 +191,8 @@ def student_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
 
 def make_student_copy(src_dir: Path, out_dir: Path) -> list[Path]:
     """Write the student copy of every ``NN_*.ipynb`` in ``src_dir`` (and its nbval config) to ``out_dir``."""
+    import nbformat
+
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     notebooks = sorted(src_dir.glob(NOTEBOOK_GLOB))
     if not notebooks:

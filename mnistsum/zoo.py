@@ -172,29 +172,73 @@ def _with_second_opinion(trained: Trained) -> Trained:
 
 def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | None = None,
                 batch_size: int | None = None, learning_rate: float | None = None,
-                max_seconds: float | None = None) -> Trained:
+                max_seconds: float | None = None, seconds: float | None = None, workers: int = 1) -> Trained:
     """Train the shipped detector further: a warm restart of its whole-canvas phase on fresh canvases.
 
     The canvases come from stream ``seed`` (give each stage of training its own). The defaults are
     :data:`RESUME_RECIPE`: 40 epochs of 8,000 canvases, batch 32, a cosine from 3e-4 (tiny in quick mode).
-    The budget returned is this stage's alone; :func:`resumed_record` adds it to the earlier ones.
+    With ``seconds``, it trains for that wall time instead, the cosine following the clock
+    (:func:`~mnistsum.detector.train_detector_for`, defaults :data:`TIMED_RECIPE`), its canvases made
+    by ``workers`` processes: the recipe for a lent GPU. The budget returned is this stage's alone;
+    :func:`resumed_record` adds it to the earlier ones.
     """
-    from mnistsum.detector import DetectorRecipe, compile_detector, train_detector
-    from mnistsum.training import distribution_strategy
+    if seconds is not None:
+        if epochs is not None or max_seconds is not None:
+            raise ValueError("a timed stage (seconds) sets its own length: give neither epochs nor max_seconds.")
+        return _resume_best_for(seed, seconds, images_per_epoch, batch_size, learning_rate, workers)
+    from mnistsum.detector import DetectorRecipe, train_detector
 
     recipe = DetectorRecipe(**RESUME_RECIPE)
     recipe = pick(full=recipe, quick=dataclasses.replace(recipe, grid_epochs=1, grid_images=8, grid_batch_size=8))
     changes = {"grid_epochs": epochs, "grid_images": images_per_epoch, "grid_batch_size": batch_size,
                "learning_rate": learning_rate}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in changes.items() if v is not None})
-    with distribution_strategy().scope():
-        model = compile_detector(load_shipped_detector(), recipe.learning_rate)  # without its second opinion
+    model = _shipped_detector_to_train(recipe.learning_rate)
     budget = {**dataclasses.asdict(recipe), "seed": seed, "unit": "canvases"}
     trained = _fit(lambda cb: (model, train_detector(model, recipe, callbacks=cb, verbose=2, seed=seed)),
                    budget, max_seconds)
     ran = len(trained.history["loss"])  # a time budget may stop it early
     budget = {**budget, "grid_epochs": ran, "epochs": ran, "images_seen": ran * recipe.grid_images}
     return _with_second_opinion(dataclasses.replace(trained, budget=budget))
+
+
+def _shipped_detector_to_train(learning_rate: float) -> keras.Model:
+    """The shipped detector without its second opinion, compiled with a fresh Adam (under TensorFlow, inside
+    :func:`~mnistsum.training.distribution_strategy`'s scope; other Keras backends train on one device)."""
+    import contextlib
+
+    from mnistsum.detector import compile_detector
+
+    scope = contextlib.nullcontext()
+    if keras.backend.backend() == "tensorflow":
+        from mnistsum.training import distribution_strategy
+
+        scope = distribution_strategy().scope()
+    with scope:
+        return compile_detector(load_shipped_detector(), learning_rate)
+
+
+#: :func:`resume_best`'s defaults for a timed stage (``seconds``): batch 256, a cosine from 6e-4 over the
+#: wall time, a validation check every 200,000 canvases (tiny in quick mode).
+TIMED_RECIPE = {"grid_images": 200_000, "grid_batch_size": 256, "learning_rate": 6e-4, "val_images": 2_000}
+
+
+def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, batch_size: int | None,
+                     learning_rate: float | None, workers: int) -> Trained:
+    from mnistsum.detector import train_detector_for
+
+    recipe = pick(full=TIMED_RECIPE, quick={**TIMED_RECIPE, "grid_images": 16, "grid_batch_size": 8, "val_images": 8})
+    changes = {"grid_images": images_per_epoch, "grid_batch_size": batch_size, "learning_rate": learning_rate}
+    recipe = {**recipe, **{k: v for k, v in changes.items() if v is not None}}
+    model = _shipped_detector_to_train(recipe["learning_rate"])
+    start = time.perf_counter()
+    history = train_detector_for(model, seconds, recipe["learning_rate"], recipe["grid_batch_size"],
+                                 recipe["grid_images"], seed, workers, recipe["val_images"])
+    ran = len(history["loss"])
+    budget = {"window_epochs": 0, **recipe, "schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds,
+              "workers": workers, "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
+              "grid_epochs": ran, "epochs": ran, "images_seen": int(sum(history["images"]))}
+    return _with_second_opinion(Trained(model, history, budget, time.perf_counter() - start))
 
 
 #: :func:`resume_best`'s recipe in a full run: the stage that took the shipped detector from 88,800 canvases on.

@@ -77,6 +77,19 @@ def test_decode_keeps_one_peak_per_neighbourhood():
     assert decode(grid, threshold=0.3).sums.tolist() == [9]
 
 
+
+def test_decode_counts_a_sure_digit_once_when_neighbouring_cells_tie():
+    # A well-trained detector gives p(background) = 0 in float32 on two neighbouring cells:
+    # both were "the largest" before ties were broken, and the digit counted twice.
+    grid = _grid({(0, 4, 4): (7, 1.0), (0, 4, 5): (7, 1.0), (0, 5, 4): (7, 1.0)})
+    found = decode(grid)
+    assert found.digits[0].tolist()[:2] == [7, -1] and found.sums.tolist() == [7]
+    assert found.boxes[0, 0, :2].tolist() == [4 * STRIDE, 4 * STRIDE], "the tie goes to the first in reading order"
+    # p(background) still ranks cells where 1 - p(background) rounds to 1.0
+    grid[0, 4, 5, BACKGROUND], grid[0, 4, 4, BACKGROUND], grid[0, 5, 4, BACKGROUND] = 1e-30, 1e-9, 1e-20
+    assert found.sums.tolist() == decode(grid).sums.tolist()
+    assert decode(grid).boxes[0, 0, :2].tolist() == [5 * STRIDE, 4 * STRIDE]  # (x0, y0) of cell (4, 5)
+
 def test_decode_reports_how_sure_it_is_of_each_digit_read():
     grid = _grid({(0, 2, 2): (3, 0.8), (0, 2, 9): (5, 0.9)})
     grid[0, 2, 2, 3], grid[0, 2, 2, 8] = 0.6, 0.2  # a digit is there (0.8); 3 or 8?
@@ -121,3 +134,32 @@ def test_grid_labels_label_every_cell_like_a_window(batch):
     for canvas in range(len(batch)):
         for digit in batch.digits[canvas][batch.digits[canvas] >= 0]:
             assert (grid[canvas] == digit).any()
+
+
+def test_time_cosine_warms_up_then_decays_to_its_floor():
+    from mnistsum.detector import time_cosine
+
+    rates = [time_cosine(f, 1e-3) for f in np.linspace(0, 1, 101)]
+    peak = int(np.argmax(rates))
+    assert rates[0] == 0 and rates[peak] == pytest.approx(1e-3) and peak == 2
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1:])), "a cosine only falls after the warm-up"
+    assert rates[-1] == pytest.approx(1e-5) and time_cosine(1.5, 1e-3) == pytest.approx(1e-5)
+
+
+def test_train_detector_for_stops_on_time_and_logs_every_epoch():
+    from mnistsum.detector import train_detector_for
+
+    model = build_detector(width=4)
+    lines = []
+    history = train_detector_for(model, seconds=8, learning_rate=1e-3, batch_size=4, images_per_epoch=8,
+                                 seed=3, val_images=4, log=lines.append)
+    epochs = len(history["loss"])
+    assert epochs >= 2 and len(lines) == epochs
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "images", "epoch_seconds",
+                            "phase"} and set(history["phase"]) == {2}
+    assert all(n == 8 for n in history["images"][:-1]) and 0 < history["images"][-1] <= 8
+    assert history["learning_rate"][-1] < history["learning_rate"][0], "the cosine follows the clock down"
+    assert sum(history["epoch_seconds"]) < 8 + 30  # stopped on time (slack for the last validation)
+    assert float(model.optimizer.learning_rate) == pytest.approx(history["learning_rate"][-1])
+    with pytest.raises(ValueError, match="seconds > 0"):
+        train_detector_for(model, seconds=0)

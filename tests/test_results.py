@@ -41,3 +41,14 @@ def test_committed_results_are_real_runs_and_the_readme_is_up_to_date():
     stress = load_stress_result()
     assert stress is not None, "results/stress_test.json: run notebook 10 in full (MNISTSUM_QUICK=0)"
     assert stress_table(stress) in text, "run `python -m mnistsum results-table`"
+
+
+def test_gpus_are_named_by_the_driver_when_tensorflow_cannot(tmp_path, monkeypatch):
+    from mnistsum.results import _nvidia_gpus
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert _nvidia_gpus() == [], "no nvidia-smi: no GPU"
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA H200'\n")
+    fake.chmod(0o755)
+    assert _nvidia_gpus() == ["NVIDIA H200"]

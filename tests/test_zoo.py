@@ -160,12 +160,33 @@ def test_resume_trains_the_shipped_best_further_and_adds_a_stage(tmp_path, monke
     assert zoo.shipped_path("best").read_bytes() == shipped, "a quick resume must never touch the shipped weights"
 
 
+def test_a_timed_resume_trains_for_its_seconds_with_workers(tmp_path, monkeypatch, capsys):
+    from mnistsum import paths
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    previous = zoo.shipped_record("best")
+    unused = max(zoo.stage_seeds(previous)) + 1
+    main(["train", "--model", "best", "--resume", "--seed", str(unused), "--seconds", "6", "--workers", "2",
+          "--eval-images", "8"])
+    stage = _last_json(capsys)["budget"]["stages"][-1]
+    budget = stage["budget"]
+    assert budget["seconds"] == 6 and budget["workers"] == 2 and budget["keras_backend"] == "tensorflow"
+    assert budget["images_seen"] > 0 and budget["epochs"] >= 1 and budget["schedule"] == "cosine over 6 s of wall time"
+    assert "--seconds 6" in stage["command"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--model", "best", "--resume"], "needs --seed"),
     (["--model", "best", "--resume", "--seed", "1"], "no earlier stage used"),
     (["--model", "sequence", "--resume", "--seed", "99"], "no resumable recipe"),
     (["--model", "best", "--seed", "99"], "apply to --resume"),
     (["--model", "best", "--resume", "--seed", "99", "--learning-rate", "0"], "--learning-rate 0.0"),
+    (["--model", "best", "--seconds", "60"], "apply to --resume"),
+    (["--model", "best", "--resume", "--seed", "99", "--workers", "4"], "give --seconds too"),
+    (["--model", "best", "--resume", "--seed", "99", "--seconds", "60", "--epochs", "2"], "neither --epochs"),
+    (["--model", "best", "--resume", "--seed", "99", "--seconds", "0"], "--seconds 0.0"),
+    (["--model", "best", "--resume", "--seed", "99", "--seconds", "9", "--workers", "0"], "--workers 0"),
 ])
 def test_resume_refuses_what_it_cannot_do(argv, message):
     with pytest.raises(SystemExit, match=message):
