@@ -18,7 +18,7 @@ The idea is the digit classifier of notebook 06 made *fully convolutional*:
 
 Training runs in two phases (:class:`DetectorRecipe`): first on windows, which
 spends the compute on the digits and the hard places around them; then on whole
-canvases with every cell labelled (:func:`grid_labels`), which teaches the
+canvases with every cell labelled (:func:`mnistsum.grid.grid_labels`), which teaches the
 network to stay silent on the hundreds of background windows of a canvas.
 
 >>> model = build_detector()
@@ -39,8 +39,8 @@ import numpy as np
 
 from mnistsum.data import to_unit_floats
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
-from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POSITIVE_SHIFT,  # noqa: F401 - re-exported
-                           STRIDE, grid_labels, window_labels)
+from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POSITIVE_SHIFT,
+                           STRIDE, grid_targets, window_labels)
 from mnistsum.keras_data import CanvasDataset
 from mnistsum.metrics import sum_accuracy
 
@@ -224,8 +224,7 @@ class GridDataset(CanvasDataset):
 
     def __getitem__(self, index: int):
         batch = self.batch(index)
-        labels = grid_labels(batch)
-        return batch.images, np.maximum(labels, 0), (labels >= 0).astype(np.float32)
+        return (batch.images, *grid_targets(batch))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from mnistsum.generator import CanvasConfig, Pools, generate, load_pools
-from mnistsum.grid import grid_labels
+from mnistsum.grid import grid_targets
 
 GridBatch = tuple[np.ndarray, np.ndarray, np.ndarray]  #: canvases, cell labels, cell weights
 
@@ -36,8 +36,7 @@ def grid_batch(config: CanvasConfig, seed: int, index: int, batch_size: int, poo
     the label of every grid cell (a left-out cell gets label 0 and weight 0) and the cell weights."""
     batch = generate(config, seed, np.arange(index * batch_size, (index + 1) * batch_size),
                      pools if pools is not None else _pools)
-    labels = grid_labels(batch)
-    return batch.images, np.maximum(labels, 0), (labels >= 0).astype(np.float32)
+    return (batch.images, *grid_targets(batch))
 
 
 def _load_pools(split: str) -> None:
@@ -56,8 +55,8 @@ def grid_batches(config: CanvasConfig, seed: int, batch_size: int, workers: int 
         raise ValueError(f"need workers >= 1 and batch_size >= 1, got workers={workers}, batch_size={batch_size}.")
     if workers == 1:
         pools = load_pools(config.split)
-        for index in itertools.count(first):
-            yield grid_batch(config, seed, index, batch_size, pools)
+        yield from (grid_batch(config, seed, index, batch_size, pools) for index in itertools.count(first))
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_pools, initargs=(config.split,)) as pool:
         indices = itertools.count(first)

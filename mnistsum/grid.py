@@ -45,3 +45,9 @@ def grid_labels(batch: CanvasBatch) -> np.ndarray:
     labels = window_labels(batch, canvas, np.tile(cy * STRIDE, n), np.tile(cx * STRIDE, n))
     return labels.reshape(n, cells, cells).astype(np.int32)
 
+
+def grid_targets(batch: CanvasBatch) -> tuple[np.ndarray, np.ndarray]:
+    """What the detector learns from a batch: every cell's label (a left-out cell gets 0) and its weight
+    (0 for a left-out cell, else 1)."""
+    labels = grid_labels(batch)
+    return np.maximum(labels, 0), (labels >= 0).astype(np.float32)

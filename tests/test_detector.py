@@ -122,7 +122,7 @@ def test_match_and_report_count_each_kind_of_error():
 
 
 def test_grid_labels_label_every_cell_like_a_window(batch):
-    from mnistsum.detector import grid_labels
+    from mnistsum.grid import grid_labels
 
     grid = grid_labels(batch)
     assert grid.shape == (len(batch), 26, 26)
