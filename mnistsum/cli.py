@@ -108,12 +108,13 @@ def _add_train(sub) -> None:
                    help="best only: train the shipped detector further, a warm restart of its whole-canvas phase "
                         "on fresh canvases; the record adds this stage to the earlier ones")
     p.add_argument("--seed", type=int, help="with --resume (required): the stream of fresh training canvases, "
-                                             "one that no earlier stage used")
+                                             "one that no earlier stage used; for sum-only (default 1)")
     p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4; "
-                                                       "6e-4 with --seconds)")
-    p.add_argument("--seconds", type=float, help="with --resume: train for this wall time, the cosine following the "
-                                                 "clock, batch 256 (for a GPU whose speed you don't know in advance)")
-    p.add_argument("--workers", type=int, help="with --resume --seconds: processes that make the canvases (default 1)")
+                                                       "6e-4 with --seconds); for sum-only (default 4e-4)")
+    p.add_argument("--seconds", type=float, help="with --resume, or for sum-only (default 1 hour): train for this "
+                                                 "wall time, the cosine following the clock, batch 256 (for a GPU "
+                                                 "whose speed you don't know in advance)")
+    p.add_argument("--workers", type=int, help="with --seconds: processes that make the canvases (default 1)")
     p.set_defaults(func=cmd_train)
 
 
@@ -136,8 +137,10 @@ def cmd_train(args) -> None:
         raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
     if args.resume:
         return _resume_best(args)
+    if args.model == "sum-only":
+        return _train_sum_only(args)
     if any(value is not None for value in (args.seed, args.learning_rate, args.seconds, args.workers)):
-        raise ValueError("--seed, --learning-rate, --seconds and --workers apply to --resume "
+        raise ValueError("--seed, --learning-rate, --seconds and --workers apply to sum-only and to --resume "
                          "(training the shipped best further).")
     if args.model == "baseline":
         if args.ship:
@@ -189,6 +192,20 @@ def _resume_best(args) -> None:
                               args.max_hours * 3600 if args.max_hours else None, args.seconds, args.workers or 1)
     stage = _zoo_record("best", trained, args)
     _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
+
+
+def _train_sum_only(args) -> None:
+    from mnistsum import zoo
+
+    if args.epochs or args.images_per_epoch or args.batch_size:
+        raise ValueError("sum-only trains for a wall time through its curriculum: give --seconds T (or --max-hours), "
+                         "not --epochs, --images-per-epoch or --batch-size.")
+    if args.seconds and args.max_hours:
+        raise ValueError("give --seconds or --max-hours, not both.")
+    with zoo.strategy_scope():
+        trained = zoo.train_sum_only(args.seconds or (args.max_hours * 3600 if args.max_hours else None),
+                                     1 if args.seed is None else args.seed, args.learning_rate, args.workers or 1)
+    _save_and_report("sum-only", trained.model, _zoo_record("sum-only", trained, args), trained.history, args.ship)
 
 
 def _zoo_record(name: str, trained, args) -> dict:

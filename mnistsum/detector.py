@@ -30,8 +30,6 @@ network to stay silent on the hundreds of background windows of a canvas.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 import keras
@@ -51,6 +49,17 @@ def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
     A 28×28 input gives a 1×1×11 output; a 128×128 canvas gives 26×26×11.
     """
     inputs = keras.Input((None, None, 1), name="canvas")
+    x = keras.layers.Dropout(0.3, name="dropout")(window_features(inputs, width))
+    outputs = keras.layers.Conv2D(N_CLASSES, 1, activation="softmax", name="classes")(x)
+    return compile_detector(keras.Model(inputs, outputs, name="detector"), learning_rate)
+
+
+def window_features(inputs, width: int = 32):
+    """The window classifier's body: ``4 * width`` features of every 28×28 window at a stride of 4 pixels.
+
+    Four 3×3 convolutions with batch norm, two 2×2 max-pools, then a 4×4 "dense" convolution that
+    sees the whole window (28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4 -> 1).
+    """
     x = inputs
     for i, (filters, pool) in enumerate(((width, False), (width, True), (2 * width, False), (2 * width, True))):
         x = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"conv{i + 1}")(x)
@@ -58,11 +67,7 @@ def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
         x = keras.layers.ReLU(name=f"relu{i + 1}")(x)
         if pool:
             x = keras.layers.MaxPooling2D(2, name=f"pool{i // 2 + 1}")(x)
-    # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4: a 4x4 "dense" layer sees the whole window
-    x = keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
-    x = keras.layers.Dropout(0.3, name="dropout")(x)
-    outputs = keras.layers.Conv2D(N_CLASSES, 1, activation="softmax", name="classes")(x)
-    return compile_detector(keras.Model(inputs, outputs, name="detector"), learning_rate)
+    return keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
 
 
 def compile_detector(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
@@ -295,81 +300,27 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
     return history
 
 
-def time_cosine(fraction: float, peak: float, warmup: float = 0.02, floor: float = 0.01) -> float:
-    """The learning rate ``fraction`` of the way through a run: a linear warm-up over the first ``warmup``,
-    then a cosine from ``peak`` down to ``floor * peak``.
-
-    >>> [round(time_cosine(f, 1.0), 3) for f in (0.0, 0.01, 0.02, 0.51, 1.0)]
-    [0.0, 0.5, 1.0, 0.505, 0.01]
-    """
-    if fraction < warmup:
-        return peak * fraction / warmup
-    progress = min(1.0, (fraction - warmup) / (1.0 - warmup))
-    return peak * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
-
-
 def train_detector_for(model: keras.Model, seconds: float, learning_rate: float = 6e-4, batch_size: int = 256,
                        images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
                        log=print) -> dict[str, list[float]]:
     """Train the whole-canvas phase for ``seconds`` of wall time, with a cosine over that time.
 
     For a machine whose speed is not known in advance (a lent GPU): the learning rate follows
-    :func:`time_cosine` of the time spent, not of the steps taken. The canvases are fresh ones of
-    stream ``seed + 1000`` (as in :func:`train_detector`), made by ``workers`` processes
-    (:func:`mnistsum.feed.grid_batches`). Every ``images_per_epoch`` canvases, and at the end, the
-    loss on ``val_images`` fixed ``val`` canvases (stream ``seed + 1001``) is logged. Returns the
-    history, one entry per epoch (the last may be partial): ``loss``, ``accuracy``, ``val_loss``,
-    ``val_accuracy``, ``learning_rate``, ``images``, ``epoch_seconds`` and ``phase`` (2, as in
-    :func:`train_detector`).
+    :func:`~mnistsum.timed.time_cosine` of the time spent, not of the steps taken
+    (:func:`~mnistsum.timed.train_for`). The canvases are fresh ones of stream ``seed + 1000`` (as in
+    :func:`train_detector`), made by ``workers`` processes (:func:`mnistsum.feed.canvas_batches`).
+    Every ``images_per_epoch`` canvases, and at the end, the loss on ``val_images`` fixed ``val``
+    canvases (stream ``seed + 1001``) is logged. Returns the history, one entry per epoch (the last
+    may be partial): ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``,
+    ``images``, ``epoch_seconds`` and ``phase`` (2, as in :func:`train_detector`).
     """
-    from mnistsum.feed import grid_batch, grid_batches
+    from mnistsum.feed import canvas_batches, fixed_batches
+    from mnistsum.timed import Stage, train_for
 
-    if seconds <= 0 or learning_rate <= 0:
-        raise ValueError(f"need seconds > 0 and learning_rate > 0, got {seconds} and {learning_rate}.")
-    val = [grid_batch(CanvasConfig(split="val"), seed + 1001, i, batch_size)
-           for i in range(-(-val_images // batch_size))]
-    val_x, val_y, val_w = (np.concatenate(part) for part in zip(*val))
-    batches_per_epoch = -(-images_per_epoch // batch_size)
-    history: dict[str, list[float]] = {}
-    epoch = {"batches": 0, "images": 0, "scores": {}}
-    start = epoch_start = time.perf_counter()
-
-    def end_epoch(lr: float) -> None:
-        nonlocal epoch_start
-        train_scores = epoch["scores"]  # Keras's running means since the epoch began
-        val_scores = model.evaluate(val_x, val_y, sample_weight=val_w, batch_size=batch_size, verbose=0,
-                                    return_dict=True)
-        row = {"loss": train_scores["loss"], "accuracy": train_scores["accuracy"], "val_loss": val_scores["loss"],
-               "val_accuracy": val_scores["accuracy"], "learning_rate": lr, "images": epoch["images"],
-               "epoch_seconds": time.perf_counter() - epoch_start, "phase": 2}
-        for key, value in row.items():
-            history.setdefault(key, []).append(float(value))
-        log(f"epoch {len(history['loss'])}: {time.perf_counter() - start:.0f} s, " +
-            ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
-        epoch.update(batches=0, images=0)
-        model.reset_metrics()
-        epoch_start = time.perf_counter()
-
-    feed = grid_batches(CanvasConfig(split="train"), seed + 1000, batch_size, workers)
-    lr = learning_rate
-    model.reset_metrics()
-    try:
-        for images, labels, weights in feed:
-            fraction = (time.perf_counter() - start) / seconds
-            if fraction >= 1.0:
-                break
-            lr = time_cosine(fraction, learning_rate)
-            model.optimizer.learning_rate.assign(lr)
-            epoch["scores"] = model.train_on_batch(images, labels, sample_weight=weights, return_dict=True)
-            epoch["batches"] += 1
-            epoch["images"] += len(images)
-            if epoch["batches"] == batches_per_epoch:
-                end_epoch(lr)
-    finally:
-        feed.close()
-    if epoch["batches"]:
-        end_epoch(lr)
-    return history
+    stage = Stage(1.0, 2, lambda: canvas_batches(CanvasConfig(split="train"), seed + 1000, batch_size,
+                                                 workers=workers))
+    val = fixed_batches(CanvasConfig(split="val"), seed + 1001, val_images, batch_size)
+    return train_for(model, seconds, learning_rate, [stage], val, images_per_epoch, batch_size, log)
 
 
 def match(found: Detections, digits: np.ndarray, boxes: np.ndarray, tolerance: int = 3) -> np.ndarray:

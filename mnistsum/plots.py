@@ -66,14 +66,23 @@ def image_grid(images: np.ndarray, labels=None, cols: int = 10, size: float = 1.
     return fig
 
 
-def plot_history(history: dict[str, list[float]], metrics=("loss", "sum_accuracy")):
-    """Training and validation curves, one panel per metric."""
+def plot_history(history: dict[str, list[float]], metrics=("loss", "sum_accuracy"), log: bool = False):
+    """Training and validation curves, one panel per metric (``log``: a log scale for the loss).
+
+    When the history has a ``phase`` per epoch (a curriculum, or stages of training), a dotted
+    line marks where each new phase began.
+    """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    starts = np.flatnonzero(np.diff(history.get("phase", []))) + 1.5
     for ax, metric in zip(axes.flat, metrics):
         epochs = np.arange(1, len(history[metric]) + 1)
         ax.plot(epochs, history[metric], "o-", label="train")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
+        for start in starts:
+            ax.axvline(start, color="grey", linestyle=":")
+        if log and "loss" in metric:
+            ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
@@ -140,6 +149,42 @@ def show_detections(image: np.ndarray, boxes, digits, found_boxes, found_digits,
             continue
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="red", lw=1, ls=":"))
         ax.text(x0, y1 + 1, str(d), color="red", fontsize=9, va="top", weight="bold")
+    return ax
+
+
+def show_value_map(image: np.ndarray, probabilities: np.ndarray, boxes=None, digits=None, ax=None, title: str = ""):
+    """A canvas under a value map's expected value per window (colour), drawn at each window's centre.
+
+    ``probabilities`` is one canvas's ``(G, G, 10)`` output of :func:`mnistsum.value_map.value_probabilities`;
+    the map's cells are :data:`mnistsum.grid.STRIDE` pixels apart, each the centre of a 28×28 window.
+    """
+    from mnistsum.grid import STRIDE
+
+    ax = show_canvas(image, boxes, digits, ax=ax, title=title)
+    values = (np.asarray(probabilities) * np.arange(probabilities.shape[-1])).sum(-1)
+    half = STRIDE / 2
+    centre = 14 - 0.5  # the first window's centre, in pixel coordinates
+    extent = (centre - half, centre + STRIDE * (values.shape[1] - 1) + half,
+              centre + STRIDE * (values.shape[0] - 1) + half, centre - half)
+    shown = ax.imshow(np.ma.masked_less(values, 0.05), cmap="autumn", alpha=0.75, vmin=0, vmax=9, extent=extent)
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    return shown
+
+
+def plot_value_per_digit(values: np.ndarray, digits: np.ndarray, ax=None):
+    """Box plots of the value a map gave each digit (:func:`mnistsum.value_map.value_per_digit`), by true
+    digit, with the line where value = digit."""
+    ax = ax or plt.gca()
+    present = np.asarray(digits) >= 0
+    values, digits = np.asarray(values)[present], np.asarray(digits)[present]
+    ax.boxplot([values[digits == d] for d in range(10)], positions=range(10), widths=0.6, whis=(1, 99),
+               flierprops={"markersize": 2})
+    ax.plot([-0.5, 9.5], [-0.5, 9.5], color="tab:green", lw=1, label="value = digit")
+    ax.set_xlabel("true digit")
+    ax.set_ylabel("value the map gives it")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
     return ax
 
 

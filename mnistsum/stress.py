@@ -53,13 +53,6 @@ def _read_regression(model: keras.Model, images: np.ndarray) -> Reading:
     return Reading(np.rint(model.predict(images, batch_size=64, verbose=0).reshape(-1)).astype(int), None)
 
 
-def _read_sum_classes(model: keras.Model, images: np.ndarray) -> Reading:
-    from mnistsum.resnet import most_likely_sum
-
-    p = model.predict(images, batch_size=64, verbose=0)
-    return Reading(most_likely_sum(p), p.max(-1))
-
-
 def _read_detections(model: keras.Model, images: np.ndarray) -> Reading:
     from mnistsum.detector import detect
 
@@ -68,9 +61,9 @@ def _read_detections(model: keras.Model, images: np.ndarray) -> Reading:
     return Reading(found.sums, np.where(found.digits >= 0, found.confidence, 1.0).prod(axis=1))
 
 
-#: How each kind of sum model is read: the baseline regresses, sum-only classifies the sum, best detects digits.
+#: How each kind of sum model is read: the baseline and sum-only's value map regress, best detects digits.
 READERS: dict[str, Callable[[keras.Model, np.ndarray], Reading]] = {
-    "baseline": _read_regression, "sum-only": _read_sum_classes, "best": _read_detections,
+    "baseline": _read_regression, "sum-only": _read_regression, "best": _read_detections,
 }
 
 

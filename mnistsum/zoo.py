@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+import mnistsum.value_map  # noqa: F401 (registers ExpectedSum, so that a saved value map loads)
 from mnistsum.quick import pick
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -47,12 +48,11 @@ class ZooEntry:
     reads_canvases: bool = True
 
 
-def _fit(fit: Callable[[list], tuple[keras.Model, dict]], budget: dict, max_seconds: float | None,
-         extra_callbacks: list | None = None) -> Trained:
+def _fit(fit: Callable[[list], tuple[keras.Model, dict]], budget: dict, max_seconds: float | None) -> Trained:
     """Run ``fit(callbacks)``, which returns ``(model, history dict)``; count the epochs it ran into ``budget``."""
     from mnistsum.training import TimeBudget, WallClock
 
-    callbacks = [WallClock(), *(extra_callbacks or [])] + ([TimeBudget(max_seconds)] if max_seconds else [])
+    callbacks = [WallClock()] + ([TimeBudget(max_seconds)] if max_seconds else [])
     start = time.perf_counter()
     model, history = fit(callbacks)
     epochs = len(history["loss"])
@@ -92,12 +92,12 @@ def _canvas_recipe(epochs: int | None, full_epochs: int, images_per_epoch: int, 
     return Recipe(epochs or recipe.epochs, recipe.images_per_epoch, recipe.batch_size, recipe.val_images)
 
 
-def _train_on_canvases(model, recipe, targets, max_seconds, extra_callbacks=None) -> Trained:
+def _train_on_canvases(model, recipe, targets, max_seconds) -> Trained:
     from mnistsum.training import train
 
     budget = {"images_per_epoch": recipe.images_per_epoch, "batch_size": recipe.batch_size, "unit": "canvases"}
     return _fit(lambda cb: (model, train(model, recipe, targets=targets, callbacks=cb, verbose=2).history), budget,
-                max_seconds, extra_callbacks)
+                max_seconds)
 
 
 def _train_sequence(epochs: int | None, max_seconds: float | None) -> Trained:
@@ -116,17 +116,47 @@ def _predict_sequence_sums(model: keras.Model, images: np.ndarray) -> np.ndarray
 
 
 def _train_sum_only(epochs: int | None, max_seconds: float | None) -> Trained:
-    from mnistsum.resnet import build_resnet, reduce_lr_on_plateau, sum_classes
+    if epochs is not None:
+        raise ValueError("sum-only trains for a wall time through its curriculum: give a time "
+                         "(--seconds or --max-hours), not epochs.")
+    return train_sum_only(max_seconds)
 
-    model = build_resnet("focal")
-    recipe = _canvas_recipe(epochs, 20, 5_000, 32)
-    return _train_on_canvases(model, recipe, sum_classes, max_seconds, [reduce_lr_on_plateau()])
+
+#: :func:`train_sum_only`'s recipe: batch 256, a cosine from 4e-4 over the wall time, a validation check
+#: every 200,000 canvases (tiny in quick mode); one hour when no time is given (a few seconds in quick mode).
+SUM_ONLY_RECIPE = {"batch_size": 256, "learning_rate": 4e-4, "images_per_epoch": 200_000, "val_images": 2_000}
+SUM_ONLY_SECONDS = 3_600
 
 
-def _predict_class_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    from mnistsum.resnet import most_likely_sum
+def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: float | None = None,
+                   workers: int = 1) -> Trained:
+    """Train a fresh value map (:mod:`mnistsum.value_map`) on sums alone for ``seconds`` of wall time.
 
-    return most_likely_sum(model.predict(images, batch_size=64, verbose=0))
+    Its canvases come from ``workers`` processes. Call it in :func:`strategy_scope` (as :func:`train` does)
+    to build and train under TensorFlow's distribution strategy.
+    """
+    from mnistsum.value_map import CURRICULUM, build_value_map, train_value_map_for
+
+    recipe = pick(full=SUM_ONLY_RECIPE, quick={**SUM_ONLY_RECIPE, "batch_size": 8, "images_per_epoch": 16,
+                                               "val_images": 8})
+    recipe = {**recipe, "learning_rate": learning_rate or recipe["learning_rate"]}
+    seconds = seconds or pick(full=SUM_ONLY_SECONDS, quick=3)
+    start = time.perf_counter()
+    model = build_value_map(learning_rate=recipe["learning_rate"])
+    history = train_value_map_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
+                                  recipe["images_per_epoch"], seed, workers, recipe["val_images"])
+    curriculum = [f"until {until:.0%} of the time: {config}" for until, config in CURRICULUM]
+    budget = {**recipe, "labels": "sums only", "curriculum": curriculum,
+              "schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds, "workers": workers,
+              "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
+              "epochs": len(history["loss"]), "images_seen": int(sum(history["images"]))}
+    return Trained(model, history, budget, time.perf_counter() - start)
+
+
+def _predict_value_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    from mnistsum.value_map import predicted_sums
+
+    return predicted_sums(model, images)
 
 
 # ---------------------------------------------------------------- detector
@@ -202,19 +232,23 @@ def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | No
     return _with_second_opinion(dataclasses.replace(trained, budget=budget))
 
 
-def _shipped_detector_to_train(learning_rate: float) -> keras.Model:
-    """The shipped detector without its second opinion, compiled with a fresh Adam (under TensorFlow, inside
-    :func:`~mnistsum.training.distribution_strategy`'s scope; other Keras backends train on one device)."""
+def strategy_scope(strategy=None):
+    """Under TensorFlow, the scope of ``strategy`` (default :func:`~mnistsum.training.distribution_strategy`:
+    ``MirroredStrategy`` over several GPUs); other Keras backends train on one device, with no scope."""
     import contextlib
 
+    if keras.backend.backend() != "tensorflow":
+        return contextlib.nullcontext()
+    from mnistsum.training import distribution_strategy
+
+    return (strategy or distribution_strategy()).scope()
+
+
+def _shipped_detector_to_train(learning_rate: float) -> keras.Model:
+    """The shipped detector without its second opinion, compiled with a fresh Adam in :func:`strategy_scope`."""
     from mnistsum.detector import compile_detector
 
-    scope = contextlib.nullcontext()
-    if keras.backend.backend() == "tensorflow":
-        from mnistsum.training import distribution_strategy
-
-        scope = distribution_strategy().scope()
-    with scope:
+    with strategy_scope():
         return compile_detector(load_shipped_detector(), learning_rate)
 
 
@@ -303,8 +337,9 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in (
              "06_digit_classifier", _predict_digits, _train_digit_classifier, reads_canvases=False),
     ZooEntry("sequence", "5 softmax heads read the digits left to right; sum of the heads",
              "07_sequence_readout", _predict_sequence_sums, _train_sequence),
-    ZooEntry("sum-only", "small ResNet, sum as a 46-way class, focal loss, trained on sums alone",
-             "08_resnet_focal", _predict_class_sums, _train_sum_only),
+    ZooEntry("sum-only", "value map: the detector's layout, each window's expected digit value, summed; "
+                         "trained on sums alone",
+             "08_resnet_focal", _predict_value_sums, _train_sum_only),
     ZooEntry("best", "fully convolutional digit detector, notebook 06's classifier as a second opinion; "
                      "sum of the detected digits",
              "09_detector", _predict_detector_sums, _train_best),
@@ -417,10 +452,7 @@ def train(name: str, epochs: int | None = None, max_seconds: float | None = None
     ``strategy`` defaults to :func:`mnistsum.training.distribution_strategy`: ``MirroredStrategy``
     over the GPUs when there are several, TensorFlow's default strategy otherwise.
     """
-    from mnistsum.training import distribution_strategy
-
-    strategy = strategy or distribution_strategy()
-    with strategy.scope():
+    with strategy_scope(strategy):
         return entry(name).train(epochs, max_seconds)
 
 

@@ -136,16 +136,6 @@ def test_grid_labels_label_every_cell_like_a_window(batch):
             assert (grid[canvas] == digit).any()
 
 
-def test_time_cosine_warms_up_then_decays_to_its_floor():
-    from mnistsum.detector import time_cosine
-
-    rates = [time_cosine(f, 1e-3) for f in np.linspace(0, 1, 101)]
-    peak = int(np.argmax(rates))
-    assert rates[0] == 0 and rates[peak] == pytest.approx(1e-3) and peak == 2
-    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1:])), "a cosine only falls after the warm-up"
-    assert rates[-1] == pytest.approx(1e-5) and time_cosine(1.5, 1e-3) == pytest.approx(1e-5)
-
-
 def test_train_detector_for_stops_on_time_and_logs_every_epoch():
     from mnistsum.detector import train_detector_for
 
