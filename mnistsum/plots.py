@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from mnistsum.generator import CanvasBatch
+from mnistsum.generator import PATCH, CanvasBatch
 from mnistsum.paths import repo_root
 from mnistsum.quick import is_quick
 
@@ -163,7 +163,7 @@ def show_value_map(image: np.ndarray, probabilities: np.ndarray, boxes=None, dig
     ax = show_canvas(image, boxes, digits, ax=ax, title=title)
     values = (np.asarray(probabilities) * np.arange(probabilities.shape[-1])).sum(-1)
     half = STRIDE / 2
-    centre = 14 - 0.5  # the first window's centre, in pixel coordinates
+    centre = PATCH // 2 - 0.5  # the first window's centre, in pixel coordinates
     extent = (centre - half, centre + STRIDE * (values.shape[1] - 1) + half,
               centre + STRIDE * (values.shape[0] - 1) + half, centre - half)
     shown = ax.imshow(np.ma.masked_less(values, 0.05), cmap="autumn", alpha=0.75, vmin=0, vmax=9, extent=extent)
