@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -33,11 +33,12 @@ def time_cosine(fraction: float, peak: float, warmup: float = 0.02, floor: float
 @dataclass(frozen=True)
 class Stage:
     """One stage of a timed run: it trains until ``until`` (a fraction of the run's wall time) on the
-    batches ``feed()`` makes, ``(x, y)`` or ``(x, y, sample_weight)``; ``phase`` labels its history rows."""
+    batches of the generator ``feed()`` makes, ``(x, y)`` or ``(x, y, sample_weight)``, and closes it when
+    the stage ends; ``phase`` labels its history rows."""
 
     until: float
     phase: int
-    feed: Callable[[], Iterator[tuple[np.ndarray, ...]]]
+    feed: Callable[[], Generator[tuple[np.ndarray, ...], None, None]]
 
 
 def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: Sequence[Stage],
