@@ -189,7 +189,7 @@ def _resume_best(args) -> None:
     if args.seconds is not None and (args.epochs or args.max_hours):
         raise ValueError("--seconds sets the stage's length: give neither --epochs nor --max-hours with it.")
     trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
-                              args.max_hours * 3600 if args.max_hours else None, args.seconds, args.workers or 1)
+                              _max_seconds(args), args.seconds, args.workers or 1)
     stage = _zoo_record("best", trained, args)
     _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
 
@@ -203,7 +203,7 @@ def _train_sum_only(args) -> None:
     if args.seconds and args.max_hours:
         raise ValueError("give --seconds or --max-hours, not both.")
     with zoo.strategy_scope():
-        trained = zoo.train_sum_only(args.seconds or (args.max_hours * 3600 if args.max_hours else None),
+        trained = zoo.train_sum_only(args.seconds or _max_seconds(args),
                                      1 if args.seed is None else args.seed, args.learning_rate, args.workers or 1)
     _save_and_report("sum-only", trained.model, _zoo_record("sum-only", trained, args), trained.history, args.ship)
 
@@ -223,7 +223,7 @@ def _zoo_record(name: str, trained, args) -> dict:
 def _train_zoo_model(args) -> None:
     from mnistsum import zoo
 
-    trained = zoo.train(args.model, args.epochs, args.max_hours * 3600 if args.max_hours else None)
+    trained = zoo.train(args.model, args.epochs, _max_seconds(args))
     _save_and_report(args.model, trained.model, _zoo_record(args.model, trained, args), trained.history,
                      args.ship)
 
@@ -386,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                 _add_muddle, _add_results_table, student.add_parser):
         add(sub)
     return parser
+
+
+def _max_seconds(args) -> float | None:
+    """``--max-hours`` in seconds, or ``None`` when it was not given."""
+    return args.max_hours * 3600 if args.max_hours else None
 
 
 def _command(args) -> str:

@@ -17,14 +17,15 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from mnistsum.feed import sum_target
 from mnistsum.generator import CanvasBatch, CanvasConfig, Pools, generate, load_pools
 
 Targets = Callable[[CanvasBatch], object]
 
 
 def sum_targets(batch: CanvasBatch) -> np.ndarray:
-    """The regression target: the sum, as float32 ``(B, 1)``."""
-    return batch.sums.astype(np.float32)[:, None]
+    """The regression target: the sum, as float32 ``(B, 1)`` (:func:`mnistsum.feed.sum_target`, unpacked)."""
+    return sum_target(batch)[0]
 
 
 class CanvasDataset(keras.utils.PyDataset):

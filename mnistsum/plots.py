@@ -159,9 +159,10 @@ def show_value_map(image: np.ndarray, probabilities: np.ndarray, boxes=None, dig
     the map's cells are :data:`mnistsum.grid.STRIDE` pixels apart, each the centre of a 28×28 window.
     """
     from mnistsum.grid import STRIDE
+    from mnistsum.value_map import expected_values
 
     ax = show_canvas(image, boxes, digits, ax=ax, title=title)
-    values = (np.asarray(probabilities) * np.arange(probabilities.shape[-1])).sum(-1)
+    values = expected_values(probabilities)
     half = STRIDE / 2
     centre = PATCH // 2 - 0.5  # the first window's centre, in pixel coordinates
     extent = (centre - half, centre + STRIDE * (values.shape[1] - 1) + half,

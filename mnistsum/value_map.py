@@ -75,6 +75,12 @@ def predicted_sums(model: keras.Model, images: np.ndarray, batch_size: int = 64)
     return model.predict(images, batch_size=batch_size, verbose=0)[:, 0]
 
 
+def expected_values(probabilities: np.ndarray) -> np.ndarray:
+    """Each window's expected value Σ_v v·p(v): ``(..., 10)`` probabilities -> ``(...)`` (numpy; what
+    :class:`ExpectedSum` adds up)."""
+    return (np.asarray(probabilities, np.float64) * np.arange(N_VALUES)).sum(-1)
+
+
 def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """The value a map gives each annotated digit: the sum of the expected values of the windows
     centred inside the digit's box. ``(N, max_digits)``, NaN where a digit is padding.
@@ -86,8 +92,8 @@ def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     >>> value_per_digit(p, np.array([[[28, 28, 56, 56], [-1, -1, -1, -1]]])).tolist()  # centre 4*10+14 = 54
     [[7.0, nan]]
     """
-    probabilities, boxes = np.asarray(probabilities, np.float64), np.asarray(boxes)
-    values = (probabilities * np.arange(N_VALUES)).sum(-1)  # (N, G, G)
+    boxes = np.asarray(boxes)
+    values = expected_values(probabilities)  # (N, G, G)
     centres = STRIDE * np.arange(values.shape[1]) + PATCH // 2
     inside_x = (centres >= boxes[..., 0, None]) & (centres < boxes[..., 2, None])  # (N, D, G)
     inside_y = (centres >= boxes[..., 1, None]) & (centres < boxes[..., 3, None])

@@ -147,10 +147,15 @@ def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: f
                                   recipe["images_per_epoch"], seed, workers, recipe["val_images"])
     curriculum = [f"until {until:.0%} of the time: {config}" for until, config in CURRICULUM]
     budget = {**recipe, "labels": "sums only", "curriculum": curriculum,
-              "schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds, "workers": workers,
-              "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
-              "epochs": len(history["loss"]), "images_seen": int(sum(history["images"]))}
+              **_timed_budget(seconds, workers, seed, history)}
     return Trained(model, history, budget, time.perf_counter() - start)
+
+
+def _timed_budget(seconds: float, workers: int, seed: int, history: dict[str, list[float]]) -> dict:
+    """What a run trained for a wall time (:func:`mnistsum.timed.train_for`) records of its budget."""
+    return {"schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds, "workers": workers,
+            "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
+            "epochs": len(history["loss"]), "images_seen": int(sum(history["images"]))}
 
 
 def _predict_value_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -268,10 +273,8 @@ def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, ba
     start = time.perf_counter()
     history = train_detector_for(model, seconds, recipe["learning_rate"], recipe["grid_batch_size"],
                                  recipe["grid_images"], seed, workers, recipe["val_images"])
-    ran = len(history["loss"])
-    budget = {"window_epochs": 0, **recipe, "schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds,
-              "workers": workers, "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
-              "grid_epochs": ran, "epochs": ran, "images_seen": int(sum(history["images"]))}
+    budget = {"window_epochs": 0, **recipe, **_timed_budget(seconds, workers, seed, history),
+              "grid_epochs": len(history["loss"])}
     return _with_second_opinion(Trained(model, history, budget, time.perf_counter() - start))
 
 
