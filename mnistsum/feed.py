@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from mnistsum.augment import DigitAugment, augmented_pools
 from mnistsum.generator import CanvasBatch, CanvasConfig, Pools, generate, load_pools
 from mnistsum.grid import grid_targets
 
@@ -58,26 +59,43 @@ def fixed_batches(config: CanvasConfig, seed: int, n: int, batch_size: int, targ
     return tuple(np.concatenate(part) for part in zip(*parts))
 
 
-def _load_pools(split: str) -> None:
+def training_pools(split: str, augment: DigitAugment | None = None) -> Pools:
+    """The pools of ``split``, with ``augment``'s warped copies of the digits when given (training only)."""
+    _check_augment(split, augment)
+    return load_pools(split) if augment is None else augmented_pools(load_pools(split), augment)
+
+
+def _check_augment(split: str, augment: DigitAugment | None) -> None:
+    if augment is not None and split != "train":
+        raise ValueError(f"digit augmentation is for training canvases only, not split={split!r}: "
+                         "validation and benchmark canvases keep the plain MNIST digits.")
+
+
+def _load_pools(split: str, augment: DigitAugment | None) -> None:
     global _pools
-    _pools = load_pools(split)
+    _pools = training_pools(split, augment)
 
 
 def canvas_batches(config: CanvasConfig, seed: int, batch_size: int, targets: Targets = grid_targets,
-                   workers: int = 1, first: int = 0, ahead: int | None = None) -> Iterator[Batch]:
+                   workers: int = 1, first: int = 0, ahead: int | None = None,
+                   augment: DigitAugment | None = None) -> Iterator[Batch]:
     """Batches ``first, first + 1, ...`` of stream ``seed`` without end, each :func:`canvas_batch`.
 
     With ``workers > 1`` they are made in that many processes, ``ahead`` batches (default
     ``2 * workers``) in flight at a time; the pool shuts down when the iterator is closed.
+    With ``augment``, the digits come from :func:`training_pools` (each worker makes the same warped
+    copies, from ``augment.seed``).
     """
     if workers < 1 or batch_size < 1:
         raise ValueError(f"need workers >= 1 and batch_size >= 1, got workers={workers}, batch_size={batch_size}.")
+    _check_augment(config.split, augment)
     if workers == 1:
-        pools = load_pools(config.split)
+        pools = training_pools(config.split, augment)
         yield from (canvas_batch(config, seed, index, batch_size, targets, pools) for index in itertools.count(first))
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_pools, initargs=(config.split,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_pools,
+                             initargs=(config.split, augment)) as pool:
         indices = itertools.count(first)
         pending = deque(pool.submit(canvas_batch, config, seed, next(indices), batch_size, targets)
                         for _ in range(ahead or 2 * workers))

@@ -51,3 +51,12 @@ def grid_targets(batch: CanvasBatch) -> tuple[np.ndarray, np.ndarray]:
     (0 for a left-out cell, else 1)."""
     labels = grid_labels(batch)
     return np.maximum(labels, 0), (labels >= 0).astype(np.float32)
+
+
+def reader_targets(batch: CanvasBatch) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader (:mod:`mnistsum.reader`) learns from a batch: the digit of every cell that holds one
+    (weight 1); background and left-out cells get label 0 and weight 0, since whether a digit is
+    there is the detector's call."""
+    labels = grid_labels(batch)
+    digit = (labels >= 0) & (labels < BACKGROUND)
+    return np.where(digit, labels, 0), digit.astype(np.float32)

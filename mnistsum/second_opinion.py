@@ -1,16 +1,18 @@
-"""A second opinion for the detector: notebook 06's digit classifier votes on every digit it finds.
+"""A second opinion for the detector: another model votes on every digit it finds.
 
-Most of the detector's remaining mistakes are digits it reads wrongly, and notebook 06's classifier,
-trained on clean MNIST digits, makes *different* mistakes. So the shipped ``best`` asks both:
+Most of the detector's remaining mistakes are digits it reads wrongly, so a model that reads digits
+*differently* can vote on each one. Any model that gives the detector's grid of windows a 10-way digit
+probability will do: the reader (:mod:`mnistsum.reader`), or notebook 06's classifier, made
 
-* the classifier is made **fully convolutional** (:func:`classifier_grid`): its dense layer becomes a
-  12×12 convolution with the same weights, strided so that it answers for exactly the windows of the
-  detector's grid (top-left corners every :data:`~mnistsum.detector.STRIDE` pixels). A canvas pixel is
-  ``ink · digit + U(0, noise)``, so each window is first mapped back to the classifier's clean [0, 1]
-  scale: ``(x − noise/2) / ink``, clipped;
-* :class:`Vote` multiplies the two opinions on *which digit* (a product of experts), with the
-  classifier's raised to a power ``weight`` chosen on validation canvases; *whether* a digit is
-  there stays the detector's call (its background probability is kept as it is).
+* **fully convolutional** (:func:`classifier_grid`): its dense layer becomes a 12×12 convolution with the
+  same weights, strided so that it answers for exactly the windows of the detector's grid (top-left
+  corners every :data:`~mnistsum.detector.STRIDE` pixels). A canvas pixel is ``ink · digit + U(0, noise)``,
+  so each window is first mapped back to the classifier's clean [0, 1] scale: ``(x − noise/2) / ink``,
+  clipped.
+
+:class:`Vote` multiplies the two opinions on *which digit* (a product of experts), the second opinion's
+raised to a power ``weight`` chosen on validation canvases; *whether* a digit is there stays the detector's
+call (its background probability is kept as it is).
 
 The result (:func:`with_second_opinion`) is one Keras model with the detector's output, a grid of
 11-way probabilities, so :func:`~mnistsum.detector.decode` and everything built on it work unchanged.
@@ -56,9 +58,9 @@ def classifier_grid(classifier: keras.Model, ink: float = CanvasConfig.ink,
 
 @keras.saving.register_keras_serializable(package="mnistsum")
 class Vote(keras.layers.Layer):
-    """Detector grid ``(…, 11)`` and classifier grid ``(…, 10)`` → one grid ``(…, 11)``.
+    """Detector grid ``(…, 11)`` and second opinion's grid ``(…, 10)`` → one grid ``(…, 11)``.
 
-    ``p(digit d | a digit is there) ∝ p_detector(d) · p_classifier(d) ** weight``; the background
+    ``p(digit d | a digit is there) ∝ p_detector(d) · p_opinion(d) ** weight``; the background
     probability is the detector's. ``weight = 0`` gives the detector alone.
     """
 
@@ -79,23 +81,25 @@ class Vote(keras.layers.Layer):
 
 
 def with_second_opinion(detector: keras.Model, grid: keras.Model, weight: float) -> keras.Model:
-    """The detector and a :func:`classifier_grid` as one model: canvases in, the detector's kind of grid out."""
+    """The detector and a second opinion's grid model (a reader, or a :func:`classifier_grid`) as one model:
+    canvases in, the detector's kind of grid out."""
     inputs = keras.Input((None, None, 1), name="canvas")
     outputs = Vote(weight, name=VOTE)(detector(inputs), grid(inputs))
     return keras.Model(inputs, outputs, name="detector_with_second_opinion")
 
 
 def parts(model: keras.Model) -> tuple[keras.Model, keras.Model | None, float]:
-    """``(detector, classifier grid or None, weight)`` of a model made by :func:`with_second_opinion`,
+    """``(detector, second opinion's grid or None, weight)`` of a model made by :func:`with_second_opinion`,
     or of a plain detector."""
-    names = {layer.name for layer in model.layers}
+    names = [layer.name for layer in model.layers]
     if VOTE not in names:
         return model, None, 0.0
-    return model.get_layer(DETECTOR), model.get_layer(CLASSIFIER), model.get_layer(VOTE).weight
+    grid = next(layer for layer in model.layers[1:] if layer.name not in (DETECTOR, VOTE))  # after the input
+    return model.get_layer(DETECTOR), grid, model.get_layer(VOTE).weight
 
 
 def choose_weight(detector_grids: np.ndarray, classifier_grids: np.ndarray, sums: np.ndarray,
-                  weights=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)) -> tuple[float, dict[float, float]]:
+                  weights=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)) -> tuple[float, dict[float, float]]:
     """The vote weight with the best sum accuracy on (validation) canvases, and the accuracy of each.
 
     Ties go to the smaller weight, the one that leans less on the second opinion.

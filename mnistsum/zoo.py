@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 import mnistsum.value_map  # noqa: F401 (registers ExpectedSum, so that a saved value map loads)
+from mnistsum.augment import DigitAugment
 from mnistsum.quick import pick
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -158,6 +159,16 @@ def _timed_budget(seconds: float, workers: int, seed: int, history: dict[str, li
             "epochs": len(history["loss"]), "images_seen": int(sum(history["images"]))}
 
 
+def _augment_for_mode(augment: DigitAugment | None) -> DigitAugment | None:
+    """``augment``, with one warped copy of each digit in quick mode: a pool made in a second or two."""
+    return augment if augment is None else pick(full=augment, quick=dataclasses.replace(augment, copies=1))
+
+
+def _augment_budget(augment: DigitAugment | None) -> dict:
+    """How a run's training digits were augmented, for its budget (nothing when they were not)."""
+    return {"augment": dataclasses.asdict(augment)} if augment is not None else {}
+
+
 def _predict_value_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
     from mnistsum.value_map import predicted_sums
 
@@ -181,46 +192,101 @@ def _train_best(epochs: int | None, max_seconds: float | None) -> Trained:
     return _with_second_opinion(dataclasses.replace(trained, budget=budget))
 
 
-#: The validation canvases (stream and number) on which the second opinion's weight is chosen.
+#: The validation canvases (stream and number) on which the second opinion and its weight are chosen.
 SECOND_OPINION_SEED = 7
-SECOND_OPINION_CANVASES = 3_000
+SECOND_OPINION_CANVASES = 10_000
+
+
+# ---------------------------------------------------------------- reader (a second opinion for best)
+#: :func:`train_reader`'s defaults: width 64, batch 256, a cosine from 1e-3 over the wall time, a validation
+#: check every 200,000 canvases, the digits augmented with :class:`~mnistsum.augment.DigitAugment`'s defaults.
+READER_RECIPE = {"width": 64, "batch_size": 256, "learning_rate": 1e-3, "images_per_epoch": 200_000,
+                 "val_images": 2_000}
+
+
+def train_reader(seconds: float, seed: int = 1, learning_rate: float | None = None, workers: int = 1,
+                 augment: DigitAugment | None = DigitAugment()) -> Trained:
+    """Train a :mod:`~mnistsum.reader` for ``seconds`` of wall time with :data:`READER_RECIPE` (tiny in quick
+    mode); ``augment=None`` trains on the plain digits."""
+    from mnistsum.reader import build_reader, train_reader_for
+
+    recipe = pick(full=READER_RECIPE, quick={"width": 8, "batch_size": 8, "learning_rate": 1e-3,
+                                             "images_per_epoch": 16, "val_images": 8})
+    if learning_rate is not None:
+        recipe = {**recipe, "learning_rate": learning_rate}
+    augment = _augment_for_mode(augment)
+    with strategy_scope():
+        model = build_reader(recipe["width"], recipe["learning_rate"])
+    start = time.perf_counter()
+    history = train_reader_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
+                               recipe["images_per_epoch"], seed, workers, recipe["val_images"], augment)
+    budget = {**recipe, "labels": "digits at their cells", **_augment_budget(augment),
+              **_timed_budget(seconds, workers, seed, history)}
+    return Trained(model, history, budget, time.perf_counter() - start)
+
+
+#: The models that may give the detector a second opinion, in the order a tie on validation prefers them.
+SECOND_OPINIONS = ("digit-classifier", "reader")
+
+
+def opinion_grid(name: str) -> keras.Model:
+    """Shipped second opinion ``name`` as a model from canvases to ``(H', W', 10)`` digit probabilities on the
+    detector's grid: notebook 06's classifier slid over the canvas, or the reader (a grid model already)."""
+    if name not in SECOND_OPINIONS:
+        raise ValueError(f"unknown second opinion {name!r}: choose one of {', '.join(SECOND_OPINIONS)}.")
+    if name == "digit-classifier":
+        from mnistsum.second_opinion import classifier_grid
+
+        return classifier_grid(load_shipped(name))
+    return load_shipped(name)
 
 
 def _with_second_opinion(trained: Trained) -> Trained:
-    """Give a freshly trained detector notebook 06's shipped classifier as a second opinion, its vote
-    weighted by what works best on validation canvases (digits that neither model trained on)."""
+    """Give a freshly trained detector a second opinion: of the shipped :data:`SECOND_OPINIONS`, the one
+    whose vote, at its best weight, reads validation canvases (digits that no model trained on) best."""
     from mnistsum.generator import CanvasConfig, generate
-    from mnistsum.second_opinion import choose_weight, classifier_grid, with_second_opinion
+    from mnistsum.second_opinion import choose_weight, with_second_opinion
 
     start = time.perf_counter()
     n = pick(full=SECOND_OPINION_CANVASES, quick=16)
     val = generate(CanvasConfig(split="val"), SECOND_OPINION_SEED, range(n))
-    grid = classifier_grid(load_shipped("digit-classifier"))
-    weight, scores = choose_weight(trained.model.predict(val.images, batch_size=64, verbose=0),
-                                   grid.predict(val.images, batch_size=64, verbose=0), val.sums)
+    detector_grids = trained.model.predict(val.images, batch_size=64, verbose=0)
+    candidates = {}
+    for name in (name for name in SECOND_OPINIONS if shipped_path(name).exists()):
+        grid = opinion_grid(name)
+        candidates[name] = (grid, *choose_weight(detector_grids, grid.predict(val.images, batch_size=64, verbose=0),
+                                                 val.sums))
+    if not candidates:
+        raise FileNotFoundError(f"no shipped second opinion: ship one of {', '.join(SECOND_OPINIONS)} first.")
+    name = max(candidates, key=lambda k: max(candidates[k][2].values()))  # the first of equals
+    grid, weight, scores = candidates[name]
     budget = {**trained.budget, "second_opinion": {
-        "classifier": "digit-classifier", "weight": weight, "val_canvases": n, "val_seed": SECOND_OPINION_SEED,
-        "val_sum_accuracy_by_weight": {str(w): s for w, s in scores.items()}}}
+        "classifier": name, "weight": weight, "val_canvases": n, "val_seed": SECOND_OPINION_SEED,
+        "val_sum_accuracy_by_weight": {str(w): s for w, s in scores.items()},
+        "val_sum_accuracy_by_opinion": {k: max(v[2].values()) for k, v in candidates.items()}}}
     return Trained(with_second_opinion(trained.model, grid, weight), trained.history, budget,
                    trained.wall_time_s + time.perf_counter() - start)
 
 
 def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | None = None,
                 batch_size: int | None = None, learning_rate: float | None = None,
-                max_seconds: float | None = None, seconds: float | None = None, workers: int = 1) -> Trained:
+                max_seconds: float | None = None, seconds: float | None = None, workers: int = 1,
+                augment: DigitAugment | None = None) -> Trained:
     """Train the shipped detector further: a warm restart of its whole-canvas phase on fresh canvases.
 
     The canvases come from stream ``seed`` (give each stage of training its own). The defaults are
     :data:`RESUME_RECIPE`: 40 epochs of 8,000 canvases, batch 32, a cosine from 3e-4 (tiny in quick mode).
     With ``seconds``, it trains for that wall time instead, the cosine following the clock
     (:func:`~mnistsum.detector.train_detector_for`, defaults :data:`TIMED_RECIPE`), its canvases made
-    by ``workers`` processes: the recipe for a lent GPU. The budget returned is this stage's alone;
-    :func:`resumed_record` adds it to the earlier ones.
+    by ``workers`` processes, their digits from ``augment``'s pool when given: the recipe for a lent GPU.
+    The budget returned is this stage's alone; :func:`resumed_record` adds it to the earlier ones.
     """
     if seconds is not None:
         if epochs is not None or max_seconds is not None:
             raise ValueError("a timed stage (seconds) sets its own length: give neither epochs nor max_seconds.")
-        return _resume_best_for(seed, seconds, images_per_epoch, batch_size, learning_rate, workers)
+        return _resume_best_for(seed, seconds, images_per_epoch, batch_size, learning_rate, workers, augment)
+    if augment is not None:
+        raise ValueError("digit augmentation applies to a timed stage: give seconds too.")
     from mnistsum.detector import DetectorRecipe, train_detector
 
     recipe = DetectorRecipe(**RESUME_RECIPE)
@@ -263,17 +329,18 @@ TIMED_RECIPE = {"grid_images": 200_000, "grid_batch_size": 256, "learning_rate":
 
 
 def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, batch_size: int | None,
-                     learning_rate: float | None, workers: int) -> Trained:
+                     learning_rate: float | None, workers: int, augment: DigitAugment | None) -> Trained:
     from mnistsum.detector import train_detector_for
 
     recipe = pick(full=TIMED_RECIPE, quick={**TIMED_RECIPE, "grid_images": 16, "grid_batch_size": 8, "val_images": 8})
     changes = {"grid_images": images_per_epoch, "grid_batch_size": batch_size, "learning_rate": learning_rate}
     recipe = {**recipe, **{k: v for k, v in changes.items() if v is not None}}
     model = _shipped_detector_to_train(recipe["learning_rate"])
+    augment = _augment_for_mode(augment)
     start = time.perf_counter()
     history = train_detector_for(model, seconds, recipe["learning_rate"], recipe["grid_batch_size"],
-                                 recipe["grid_images"], seed, workers, recipe["val_images"])
-    budget = {"window_epochs": 0, **recipe, **_timed_budget(seconds, workers, seed, history),
+                                 recipe["grid_images"], seed, workers, recipe["val_images"], augment)
+    budget = {"window_epochs": 0, **recipe, **_augment_budget(augment), **_timed_budget(seconds, workers, seed, history),
               "grid_epochs": len(history["loss"])}
     return _with_second_opinion(Trained(model, history, budget, time.perf_counter() - start))
 
@@ -311,12 +378,7 @@ def resumed_record(previous: dict, latest: dict) -> dict:
     >>> both["history"]["loss"], [s["command"] for s in both["budget"]["stages"]], both["sum_accuracy"]
     ([2.0, 1.0, 0.5], ['c1', 'c2'], 0.9)
     """
-    def stage(record: dict) -> dict:
-        kept = ("wall_time_s", "hardware", "date", "command", "notes")
-        return {"budget": {k: v for k, v in record["budget"].items() if k != "stages"},
-                **{k: record[k] for k in kept if k in record}}
-
-    stages = [*(previous["budget"].get("stages") or [stage(previous)]), stage(latest)]
+    stages = [*(previous["budget"].get("stages") or [_part_of(previous, "stages")]), _part_of(latest, "stages")]
     old_history, new_history = previous.get("history", {}), latest.get("history", {})
     return {
         **{k: v for k, v in latest.items() if k != "notes"},
@@ -327,6 +389,29 @@ def resumed_record(previous: dict, latest: dict) -> dict:
         "hardware": "; ".join(dict.fromkeys(s["hardware"] for s in stages)),
         "history": {k: old_history[k] + v for k, v in new_history.items() if k in old_history},
     }
+
+
+def _part_of(record: dict, key: str) -> dict:
+    """One stage (or member) of a record made of several: its own budget, wall time, hardware, date,
+    command and notes."""
+    kept = ("wall_time_s", "hardware", "date", "command", "notes")
+    return {"budget": {k: v for k, v in record["budget"].items() if k != key}, **{k: record[k] for k in kept if k in record}}
+
+
+def joined_reader_record(previous: dict, latest: dict) -> dict:
+    """The record of a reader ensemble: ``latest`` (the record of the ensemble, with the budget of the
+    newest member) joined to ``previous`` (the shipped reader's). ``budget["members"]`` keeps every
+    member's budget, reading accuracy, wall time, hardware and command; images and wall time add up."""
+    def member(record: dict) -> dict:
+        part = _part_of(record, "members")
+        return {**part, "digit_accuracy": record.get("member_digit_accuracy", record["digit_accuracy"])}
+
+    members = [*(previous["budget"].get("members") or [member(previous)]), member(latest)]
+    return {**{k: v for k, v in latest.items() if k not in ("notes", "history", "member_digit_accuracy")},
+            "budget": {"unit": "canvases", "epochs": sum(m["budget"]["epochs"] for m in members),
+                       "images_seen": sum(m["budget"]["images_seen"] for m in members), "members": members},
+            "wall_time_s": round(sum(m["wall_time_s"] for m in members), 1),
+            "hardware": "; ".join(dict.fromkeys(m["hardware"] for m in members))}
 
 
 def _predict_detector_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -343,7 +428,7 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in (
     ZooEntry("sum-only", "value map: the detector's layout, each window's expected digit value, summed; "
                          "trained on sums alone",
              "08_resnet_focal", _predict_value_sums, _train_sum_only),
-    ZooEntry("best", "fully convolutional digit detector, notebook 06's classifier as a second opinion; "
+    ZooEntry("best", "fully convolutional digit detector, a reader trained on warped digits as a second opinion; "
                      "sum of the detected digits",
              "09_detector", _predict_detector_sums, _train_best),
 )}
@@ -357,7 +442,7 @@ def entry(name: str) -> ZooEntry:
 
 
 #: Shipped models that are not in the zoo of sum models (they serve the notebooks).
-OTHER_SHIPPED = ("autoencoder",)
+OTHER_SHIPPED = ("autoencoder", "reader")
 
 
 def _shipped_name(name: str) -> str:
@@ -378,26 +463,35 @@ def load_shipped(name: str) -> keras.Model:
     """The shipped trained model ``name``.
 
     ``best`` is assembled: ``best.keras`` holds the detector, and when its record names a second
-    opinion, notebook 06's shipped classifier joins it with the recorded vote weight
-    (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice.
+    opinion (notebook 06's classifier or the reader), that shipped model joins it with the recorded vote
+    weight (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice.
     """
     path = shipped_path(name)
     if not path.exists():
-        how = ("mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()" if name in OTHER_SHIPPED
-               else f"`python -m mnistsum train --model {name} --ship`")
+        how = {"autoencoder": "mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()",
+               "reader": "`python -m mnistsum train-reader --seconds T --ship`"}.get(
+            name, f"`python -m mnistsum train --model {name} --ship`")
         raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
     model = keras.models.load_model(path)
     opinion = second_opinion(shipped_record(name) or {}) if name == "best" else None
     if opinion is None:
         return model
-    from mnistsum.second_opinion import classifier_grid, with_second_opinion
+    from mnistsum.second_opinion import with_second_opinion
 
-    return with_second_opinion(model, classifier_grid(load_shipped(opinion["classifier"])), opinion["weight"])
+    return with_second_opinion(model, opinion_grid(opinion["classifier"]), opinion["weight"])
 
 
 def second_opinion(record: dict) -> dict | None:
-    """The second opinion (classifier and vote weight) that the newest stage of a record chose, if any."""
-    return stage_budgets(record)[-1].get("second_opinion")
+    """The second opinion (model and vote weight) of a record: the one chosen again by
+    ``python -m mnistsum vote`` when there is one, else the one its newest stage chose, if any."""
+    return record.get("second_opinion") or stage_budgets(record)[-1].get("second_opinion")
+
+
+def vote_again() -> tuple[keras.Model, dict]:
+    """The shipped detector with the shipped second opinion that now reads validation canvases best (say,
+    after a new reader was shipped): ``(model, what the record's second_opinion says)``."""
+    chosen = _with_second_opinion(Trained(load_shipped_detector(), {}, {}, 0.0))
+    return chosen.model, chosen.budget["second_opinion"]
 
 
 def load_shipped_detector() -> keras.Model:

@@ -168,10 +168,11 @@ def test_a_timed_resume_trains_for_its_seconds_with_workers(tmp_path, monkeypatc
     previous = zoo.shipped_record("best")
     unused = max(zoo.stage_seeds(previous)) + 1
     main(["train", "--model", "best", "--resume", "--seed", str(unused), "--seconds", "6", "--workers", "2",
-          "--eval-images", "8"])
+          "--augment", "--eval-images", "8"])
     stage = _last_json(capsys)["budget"]["stages"][-1]
     budget = stage["budget"]
     assert budget["seconds"] == 6 and budget["workers"] == 2 and budget["keras_backend"] == "tensorflow"
+    assert budget["augment"]["copies"] == 1, "quick mode warps one copy of each digit"
     assert budget["images_seen"] > 0 and budget["epochs"] >= 1 and budget["schedule"] == "cosine over 6 s of wall time"
     assert "--seconds 6" in stage["command"]
 
@@ -206,6 +207,8 @@ def test_sum_only_trains_for_its_seconds_on_sums_alone(tmp_path, monkeypatch, ca
     (["--model", "best", "--resume", "--seed", "99", "--seconds", "60", "--epochs", "2"], "neither --epochs"),
     (["--model", "best", "--resume", "--seed", "99", "--seconds", "0"], "--seconds 0.0"),
     (["--model", "best", "--resume", "--seed", "99", "--seconds", "9", "--workers", "0"], "--workers 0"),
+    (["--model", "best", "--augment"], "give --resume --seconds T"),
+    (["--model", "best", "--resume", "--seed", "99", "--augment"], "--augment applies to a timed stage"),
 ])
 def test_resume_refuses_what_it_cannot_do(argv, message):
     with pytest.raises(SystemExit, match=message):

@@ -1,0 +1,97 @@
+"""A second reader for the detector (notebook 09): *which* digit sits in a window, never *whether* one does.
+
+Most of the detector's remaining mistakes are digits read wrongly. A reader is the detector's body
+(:func:`~mnistsum.detector.window_features`), wider, with a 10-way softmax: slid over a canvas it gives
+every window of the detector's grid the probability of each digit. It is trained on whole canvases,
+only on the cells that hold a digit (:func:`~mnistsum.grid.reader_targets`), and on warped copies of the
+training digits (:mod:`mnistsum.augment`) as well as the plain ones, so that it learns the shapes of
+digits rather than the 50,000 training digits themselves. Its opinion joins the detector's through
+:func:`mnistsum.second_opinion.with_second_opinion`, as notebook 06's classifier does.
+
+>>> reader = build_reader(width=8)
+>>> tuple(reader(np.zeros((1, 128, 128, 1), np.float32)).shape)
+(1, 26, 26, 10)
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from mnistsum.augment import DigitAugment
+from mnistsum.detector import window_features
+from mnistsum.generator import CanvasBatch, CanvasConfig, iter_batches
+from mnistsum.grid import BACKGROUND, STRIDE
+
+READER = "reader"  #: the model's name, and its shipped name
+
+
+def build_reader(width: int = 64, learning_rate: float = 1e-3) -> keras.Model:
+    """The reader: any canvas in, ``(H', W', 10)`` digit probabilities out, one per detector cell."""
+    inputs = keras.Input((None, None, 1), name="canvas")
+    x = keras.layers.Dropout(0.3, name="dropout")(window_features(inputs, width))
+    outputs = keras.layers.Conv2D(BACKGROUND, 1, activation="softmax", name="digits")(x)
+    model = keras.Model(inputs, outputs, name=READER)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])  # over the digit cells alone
+    return model
+
+
+def ensemble(readers: list[keras.Model]) -> keras.Model:
+    """One reader that averages the probabilities of ``readers`` (readers made by :func:`build_reader`, or
+    ensembles, whose members join one by one): readers trained apart make different mistakes."""
+    members = [member for reader in readers for member in ensemble_members(reader)]
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least two readers, got {len(members)}.")
+    inputs = keras.Input((None, None, 1), name="canvas")
+    outputs = [keras.Model(m.input, m.output, name=f"member{i + 1}")(inputs) for i, m in enumerate(members)]
+    return keras.Model(inputs, keras.layers.Average(name="mean")(outputs), name=READER)
+
+
+def ensemble_members(reader: keras.Model) -> list[keras.Model]:
+    """The readers that ``reader`` averages: itself, unless it is an :func:`ensemble`."""
+    members = [layer for layer in reader.layers if isinstance(layer, keras.Model)]
+    return members or [reader]
+
+
+def train_reader_for(model: keras.Model, seconds: float, learning_rate: float = 1e-3, batch_size: int = 256,
+                     images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
+                     augment: DigitAugment | None = DigitAugment(), log=print) -> dict[str, list[float]]:
+    """Train a reader for ``seconds`` of wall time (:func:`~mnistsum.timed.train_for`, a cosine over the
+    clock) on fresh ``train`` canvases of stream ``seed + 2000`` made by ``workers`` processes, their digits
+    drawn from ``augment``'s pool (``None``: the plain digits). ``val_images`` fixed ``val`` canvases
+    (stream ``seed + 2001``) are scored every ``images_per_epoch`` canvases; the history's ``accuracy``
+    and ``val_accuracy`` are the shares of digit cells read right."""
+    from mnistsum.feed import canvas_batches, fixed_batches
+    from mnistsum.grid import reader_targets
+    from mnistsum.timed import Stage, train_for
+
+    stage = Stage(1.0, 1, lambda: canvas_batches(CanvasConfig(split="train"), seed + 2000, batch_size,
+                                                 reader_targets, workers, augment=augment))
+    val = fixed_batches(CanvasConfig(split="val"), seed + 2001, val_images, batch_size, reader_targets)
+    return train_for(model, seconds, learning_rate, [stage], val, images_per_epoch, batch_size, log)
+
+
+def read_at_digits(model: keras.Model, batch: CanvasBatch) -> np.ndarray:
+    """The reader's digit at the grid cell nearest each true digit of ``batch`` ``(N, D)``; -1 where the
+    slot holds no digit."""
+    grid = model.predict(batch.images, batch_size=64, verbose=0).argmax(-1)  # (N, G, G)
+    last = grid.shape[1] - 1
+    cy = np.clip(np.rint(batch.boxes[..., 1] / STRIDE), 0, last).astype(np.int64)
+    cx = np.clip(np.rint(batch.boxes[..., 0] / STRIDE), 0, last).astype(np.int64)
+    read = grid[np.arange(len(batch))[:, None], cy, cx]
+    return np.where(batch.digits >= 0, read, -1)
+
+
+def reading_accuracy(model: keras.Model, n: int, batch_size: int = 256) -> dict:
+    """The share of the digits on the first ``n`` benchmark canvases that the reader reads right at their
+    nearest cell, with the number of digits."""
+    from mnistsum.benchmark import BENCHMARK_CONFIG, BENCHMARK_SEED
+
+    right = total = 0
+    for batch in iter_batches(BENCHMARK_CONFIG, BENCHMARK_SEED, n, batch_size):
+        real = batch.digits >= 0
+        right += int((read_at_digits(model, batch)[real] == batch.digits[real]).sum())
+        total += int(real.sum())
+    return {"digit_accuracy": right / total, "digits": total,
+            "benchmark": {"split": "test", "seed": BENCHMARK_SEED, "n": n}}
