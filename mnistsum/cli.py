@@ -124,7 +124,8 @@ def _add_train(sub) -> None:
 
 def _add_train_reader(sub) -> None:
     p = sub.add_parser("train-reader", help="train the reader, best's second opinion on which digit it found")
-    p.add_argument("--seconds", type=float, required=True, help="wall time to train for, the cosine following the clock")
+    p.add_argument("--seconds", type=float, required=True,
+                   help="wall time to train for, the cosine following the clock")
     p.add_argument("--workers", type=int, default=1, help="processes that make the canvases")
     p.add_argument("--seed", type=int, default=1, help="the stream of training canvases")
     p.add_argument("--learning-rate", type=float, help="where the cosine starts (default 1e-3)")

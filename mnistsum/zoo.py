@@ -340,8 +340,8 @@ def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, ba
     start = time.perf_counter()
     history = train_detector_for(model, seconds, recipe["learning_rate"], recipe["grid_batch_size"],
                                  recipe["grid_images"], seed, workers, recipe["val_images"], augment)
-    budget = {"window_epochs": 0, **recipe, **_augment_budget(augment), **_timed_budget(seconds, workers, seed, history),
-              "grid_epochs": len(history["loss"])}
+    budget = {"window_epochs": 0, **recipe, **_augment_budget(augment),
+              **_timed_budget(seconds, workers, seed, history), "grid_epochs": len(history["loss"])}
     return _with_second_opinion(Trained(model, history, budget, time.perf_counter() - start))
 
 
@@ -395,7 +395,8 @@ def _part_of(record: dict, key: str) -> dict:
     """One stage (or member) of a record made of several: its own budget, wall time, hardware, date,
     command and notes."""
     kept = ("wall_time_s", "hardware", "date", "command", "notes")
-    return {"budget": {k: v for k, v in record["budget"].items() if k != key}, **{k: record[k] for k in kept if k in record}}
+    return {"budget": {k: v for k, v in record["budget"].items() if k != key},
+            **{k: record[k] for k in kept if k in record}}
 
 
 def joined_reader_record(previous: dict, latest: dict) -> dict:

@@ -142,7 +142,8 @@ def test_vote_chooses_again_and_keeps_the_training_record(tmp_path, monkeypatch,
     main(["vote", "--eval-images", "8"])
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["budget"] == previous["budget"] and record["history"] == previous["history"]
-    assert record["benchmark"]["n"] == 8 and record["second_opinion"]["command"] == "python -m mnistsum vote --eval-images 8"
+    assert record["benchmark"]["n"] == 8
+    assert record["second_opinion"]["command"] == "python -m mnistsum vote --eval-images 8"
     assert zoo.second_opinion(record) == record["second_opinion"]
     assert zoo.shipped_record("best") == previous, "a quick vote never ships"
     with pytest.raises(SystemExit, match="never shipped"):
