@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from mnistsum.augment import DigitAugment
 from mnistsum.data import to_unit_floats
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
 from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POSITIVE_SHIFT,
@@ -302,7 +303,7 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
 
 def train_detector_for(model: keras.Model, seconds: float, learning_rate: float = 6e-4, batch_size: int = 256,
                        images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                       augment=None, log=print) -> dict[str, list[float]]:
+                       augment: DigitAugment | None = None, log=print) -> dict[str, list[float]]:
     """Train the whole-canvas phase for ``seconds`` of wall time, with a cosine over that time.
 
     For a machine whose speed is not known in advance (a lent GPU): the learning rate follows
