@@ -146,12 +146,10 @@ def cmd_train_reader(args) -> None:
     from mnistsum import zoo
     from mnistsum.augment import DigitAugment
     from mnistsum.benchmark import benchmark_size
-    from mnistsum.quick import is_quick
     from mnistsum.reader import READER, ensemble, reading_accuracy
     from mnistsum.results import make_record
 
-    if args.ship and is_quick():
-        raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
+    _refuse_quick_ship(args)
     previous = zoo.shipped_record(READER) if args.join else None
     if args.join and (previous is None or not zoo.shipped_path(READER).exists()):
         raise ValueError("--join: there is no shipped reader to join; train one with --ship first.")
@@ -163,7 +161,7 @@ def cmd_train_reader(args) -> None:
         model = ensemble([zoo.load_shipped(READER), trained.model])
         scores = {**reading_accuracy(model, n), "member_digit_accuracy": scores["digit_accuracy"]}
     record = make_record(READER, model, scores, trained.budget, trained.wall_time_s, _command(args))
-    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    record["history"] = _rounded(trained.history)
     if args.join:
         record = zoo.joined_reader_record(previous, record)
     if args.ship:
@@ -184,10 +182,7 @@ def cmd_train(args) -> None:
     _check_positive(epochs=args.epochs, images_per_epoch=args.images_per_epoch, batch_size=args.batch_size,
                     eval_images=args.eval_images, max_hours=args.max_hours, learning_rate=args.learning_rate,
                     seconds=args.seconds, workers=args.workers)
-    from mnistsum.quick import is_quick
-
-    if args.ship and is_quick():
-        raise ValueError("--ship: quick-mode weights are never shipped; run with MNISTSUM_QUICK=0.")
+    _refuse_quick_ship(args)
     if args.resume:
         return _resume_best(args)
     if args.augment:
@@ -276,7 +271,7 @@ def _zoo_record(name: str, trained, args) -> dict:
     scores = zoo.score(name, trained.model, args.eval_images)
     record = make_record(name, trained.model, scores, trained.budget, trained.wall_time_s,
                          _command(args))
-    record["history"] = {k: [round(v, 5) for v in vs] for k, vs in trained.history.items()}
+    record["history"] = _rounded(trained.history)
     return record
 
 
@@ -321,11 +316,9 @@ def _add_vote(sub) -> None:
 def cmd_vote(args) -> None:
     _check_positive(eval_images=args.eval_images)
     from mnistsum import zoo
-    from mnistsum.quick import is_quick
     from mnistsum.results import make_record
 
-    if args.ship and is_quick():
-        raise ValueError("--ship: quick-mode choices are never shipped; run with MNISTSUM_QUICK=0.")
+    _refuse_quick_ship(args, "choices")
     previous = zoo.shipped_record("best")
     if previous is None:
         raise ValueError("vote: there is no shipped best; train one with `python -m mnistsum train --model best`.")
@@ -335,7 +328,9 @@ def cmd_vote(args) -> None:
     said = ("hardware", "date", "command")
     record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")},
               "second_opinion": {**opinion, **{k: scored[k] for k in said}}}
-    _save_and_report("best", model, record, None, args.ship)
+    _save_and_report("best", model, record, None, ship=False)
+    if args.ship:  # the detector's weights are unchanged: only its record is written
+        print(f"shipped: {zoo.ship_record('best', record)}")
 
 
 def _add_evaluate(sub) -> None:
@@ -474,6 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
                 _add_models, _add_muddle, _add_results_table, student.add_parser):
         add(sub)
     return parser
+
+
+def _refuse_quick_ship(args, what: str = "weights") -> None:
+    from mnistsum.quick import is_quick
+
+    if args.ship and is_quick():
+        raise ValueError(f"--ship: quick-mode {what} are never shipped; run with MNISTSUM_QUICK=0.")
+
+
+def _rounded(history: dict[str, list[float]]) -> dict[str, list[float]]:
+    """A training history as a record keeps it: every value to 5 decimals."""
+    return {k: [round(v, 5) for v in vs] for k, vs in history.items()}
 
 
 def _max_seconds(args) -> float | None:

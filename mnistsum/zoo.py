@@ -520,7 +520,14 @@ def ship(name: str, model: keras.Model, record: dict) -> Path:
     partial = path.with_suffix(".partial.keras")
     inference.save(partial)
     partial.replace(path)
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    ship_record(name, record)
+    return path
+
+
+def ship_record(name: str, record: dict) -> Path:
+    """Write ``record`` beside the shipped weights of ``name`` (which stay as they are)."""
+    path = shipped_path(name).with_suffix(".json")
+    path.write_text(json.dumps(record, indent=2) + "\n")
     return path
 
 
