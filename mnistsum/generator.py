@@ -233,9 +233,7 @@ def _draw(config: CanvasConfig, seed: int, indices: np.ndarray) -> tuple[np.ndar
     """
     c = config
     n_head = _head_layout(c)["clutter_pos"].stop
-    n_head64 = -(-n_head // 2)  # two 32-bit draws per uint64
-    n_noise64 = -(-c.canvas_size * c.canvas_size // 4)  # four 16-bit draws per uint64
-    n_tail64 = c.max_digits if c.muddled_share > 0 else 0  # two 32-bit draws per digit slot
+    n_head64, n_noise64, n_tail64 = _stream_words(c)
     raw = np.empty((len(indices), _DISCARD + n_head64 + n_noise64 + n_tail64), np.uint64)
     bitgen = _bitgen()
     for row, state in enumerate(sample_states(seed, indices)):
@@ -244,6 +242,14 @@ def _draw(config: CanvasConfig, seed: int, indices: np.ndarray) -> tuple[np.ndar
     head = raw[:, _DISCARD: _DISCARD + n_head64].view(np.uint32)[:, :n_head]
     noise_end = _DISCARD + n_head64 + n_noise64
     return head, raw[:, _DISCARD + n_head64: noise_end], raw[:, noise_end:].view(np.uint32)
+
+
+def _stream_words(c: CanvasConfig) -> tuple[int, int, int]:
+    """How many 64-bit words a sample draws after the discarded ones: for placement, noise, muddling."""
+    n_head64 = -(-_head_layout(c)["clutter_pos"].stop // 2)  # two 32-bit draws per uint64
+    n_noise64 = -(-c.canvas_size * c.canvas_size // 4)  # four 16-bit draws per uint64
+    n_tail64 = c.max_digits if c.muddled_share > 0 else 0  # two 32-bit draws per digit slot
+    return n_head64, n_noise64, n_tail64
 
 
 def _head_layout(c: CanvasConfig) -> dict[str, slice]:
@@ -299,44 +305,48 @@ def _place(config: CanvasConfig, raw: np.ndarray, n_try: np.ndarray) -> tuple[np
     slots = len(attempts)
     layout = _head_layout(c)
     span = c.canvas_size - PATCH + 1
-    cand_all = np.concatenate([_below(raw[:, layout["digit_pos"]], span),
-                               _below(raw[:, layout["clutter_pos"]], span)], axis=1).astype(np.int32)
+    cand = np.concatenate([_below(raw[:, layout["digit_pos"]], span),
+                           _below(raw[:, layout["clutter_pos"]], span)], axis=1).astype(np.int16)
+    cand_x, cand_y = np.ascontiguousarray(cand[:, 0::2]), np.ascontiguousarray(cand[:, 1::2])
     positions = np.zeros((batch, slots, 2), np.int32)
     placed = np.zeros((batch, slots), bool)
-    # Where each slot's patch sits, slot-major so that "clashes with any earlier
-    # patch" reduces over the outer axis; empty slots sit far off the canvas.
-    far_x = np.full((slots, batch, 1), -4 * c.canvas_size, np.int32)
-    far_y = far_x.copy()
+    # |c - p| < PATCH  <=>  c - (p - PATCH + 1), read as unsigned, < 2 * PATCH - 1. So each placed patch is
+    # kept as p - PATCH + 1, slot-major, so that "clashes with any earlier patch" reduces over the outer
+    # axis; empty slots sit far off the canvas. int16 holds it all (canvas_size <= 2048).
+    low_x = np.full((slots, batch, 1), -4 * c.canvas_size, np.int16)
+    low_y = low_x.copy()
+    width = np.uint16(2 * PATCH - 1)
     rows = np.arange(batch)
     offset = 0
     for s, n_att in enumerate(attempts):
-        cand = cand_all[:, offset: offset + 2 * n_att].reshape(batch, n_att, 2)
-        offset += 2 * n_att
+        cx, cy = cand_x[:, offset: offset + n_att], cand_y[:, offset: offset + n_att]
+        offset += n_att
         if s:
-            # |d| < PATCH  <=>  (d + PATCH - 1), read as unsigned, < 2 * PATCH - 1
-            near_x = (cand[None, :, :, 0] - far_x[:s] + (PATCH - 1)).view(np.uint32) < 2 * PATCH - 1
-            near_y = (cand[None, :, :, 1] - far_y[:s] + (PATCH - 1)).view(np.uint32) < 2 * PATCH - 1
-            free = ~np.logical_or.reduce(near_x & near_y, axis=0)
+            near = ((cx - low_x[:s]).view(np.uint16) < width) & ((cy - low_y[:s]).view(np.uint16) < width)
+            free = ~np.logical_or.reduce(near, axis=0)
         else:
             free = np.ones((batch, n_att), bool)
         if s < c.max_digits:
             free &= (s < n_try)[:, None]
         first = free.argmax(axis=1)
         ok = free[rows, first]
+        x, y = cx[rows, first][ok], cy[rows, first][ok]
         placed[:, s] = ok
-        positions[ok, s] = cand[rows, first][ok]
-        far_x[s, ok, 0] = positions[ok, s, 0]
-        far_y[s, ok, 0] = positions[ok, s, 1]
+        positions[ok, s, 0], positions[ok, s, 1] = x, y
+        low_x[s, ok, 0], low_y[s, ok, 0] = x - (PATCH - 1), y - (PATCH - 1)
     return positions, placed
 
 
-def _compact(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Move kept entries (in order) to the front of axis 1 and pad the rest with -1."""
+def _compact(arrays: list[np.ndarray], keep: np.ndarray) -> list[np.ndarray]:
+    """Move each array's kept entries (in order) to the front of axis 1 and pad the rest with -1."""
     order = np.argsort(~keep, axis=1, kind="stable")
     kept = np.take_along_axis(keep, order, axis=1)
-    moved = np.take_along_axis(values, order.reshape(order.shape + (1,) * (values.ndim - 2)), axis=1)
-    mask = kept.reshape(kept.shape + (1,) * (values.ndim - 2))
-    return np.where(mask, moved, -1).astype(np.int32)
+    out = []
+    for values in arrays:
+        extra = (1,) * (values.ndim - 2)
+        moved = np.take_along_axis(values, order.reshape(order.shape + extra), axis=1)
+        out.append(np.where(kept.reshape(kept.shape + extra), moved, -1).astype(np.int32))
+    return out
 
 
 def generate(config: CanvasConfig, seed: int, indices: Iterable[int], pools: Pools | None = None) -> CanvasBatch:
@@ -365,42 +375,56 @@ def generate(config: CanvasConfig, seed: int, indices: Iterable[int], pools: Poo
 
 
 def _generate_chunk(c: CanvasConfig, seed: int, indices: np.ndarray, pools: Pools, images: np.ndarray):
-    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes, muddled."""
+    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes, muddled.
+
+    Its stages, each a function (``python -m mnistsum bench --profile`` times them): draw the random
+    numbers, place the patches, paste them, render the pixels, annotate.
+    """
     raw_place, raw_noise, raw_muddle = _draw(c, seed, indices)
     layout = _head_layout(c)
-    digit_pick = _below(raw_place[:, layout["digit_pick"]], len(pools.digits))
-    clutter_pick = _below(raw_place[:, layout["clutter_pick"]], len(pools.clutter))
+    picks = (_below(raw_place[:, layout["digit_pick"]], len(pools.digits)),
+             _below(raw_place[:, layout["clutter_pick"]], len(pools.clutter)))
     n_try = _below(raw_place[:, 0], c.max_digits + 1) if c.variable_digits \
         else np.full(len(indices), c.max_digits)
     positions, placed = _place(c, raw_place, n_try)
-    labels = pools.labels[digit_pick].astype(np.int64)
-    muddled = np.zeros(digit_pick.shape, bool)
+    labels = pools.labels[picks[0]].astype(np.int64)
+    muddled = np.zeros(picks[0].shape, bool)
+    muddle_pick = None
     if c.muddled_share > 0:
         muddled = raw_muddle[:, : c.max_digits] < np.uint64(round(c.muddled_share * 2**32))
         muddle_pick = _below(raw_muddle[:, c.max_digits: 2 * c.max_digits], len(pools.muddled))
         labels = np.where(muddled, pools.muddled_labels[muddle_pick], labels)
+    canvas = _paste(c, pools, picks, positions, placed, muddled, muddle_pick)
+    _render(c, canvas, raw_noise, images)
+    return _annotate(c, positions, placed, labels, muddled)
 
-    canvas = np.zeros(images.shape, np.uint8)
+
+def _paste(c: CanvasConfig, pools: Pools, picks: tuple[np.ndarray, np.ndarray], positions: np.ndarray,
+           placed: np.ndarray, muddled: np.ndarray, muddle_pick: np.ndarray | None) -> np.ndarray:
+    """The uint8 canvases ``(B, H, W)`` with every placed patch pasted (a muddled digit where drawn)."""
+    canvas = np.zeros((len(placed), c.canvas_size, c.canvas_size), np.uint8)
     windows = np.lib.stride_tricks.sliding_window_view(canvas, (PATCH, PATCH), axis=(1, 2), writeable=True)
-    for pool, pick, first in ((pools.digits, digit_pick, 0), (pools.clutter, clutter_pick, c.max_digits)):
+    for pool, pick, first in ((pools.digits, picks[0], 0), (pools.clutter, picks[1], c.max_digits)):
         b, s = np.nonzero(placed[:, first: first + pick.shape[1]])
         patches = pool[pick[b, s]]
-        if first == 0 and muddled.any():
+        if first == 0 and muddle_pick is not None:
             swap = muddled[b, s]
             patches[swap] = pools.muddled[muddle_pick[b, s][swap]]
         # windows[b, y, x] is the 28x28 patch whose top-left corner is (x, y); patches never overlap
         windows[b, positions[b, first + s, 1], positions[b, first + s, 0]] = patches
-    _render(c, canvas, raw_noise, images)
+    return canvas
 
+
+def _annotate(c: CanvasConfig, positions: np.ndarray, placed: np.ndarray, labels: np.ndarray,
+              muddled: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sums, then digits, digit boxes, clutter boxes and muddled flags, placed ones first, -1 padded."""
     boxes = np.concatenate([positions, positions + PATCH], axis=-1)
     digit_placed = placed[:, : c.max_digits]
-    return (
-        np.where(digit_placed, labels, 0).sum(axis=1).astype(np.int32),
-        _compact(labels, digit_placed),
-        _compact(boxes[:, : c.max_digits], digit_placed),
-        _compact(boxes[:, c.max_digits:], placed[:, c.max_digits:]),
-        _compact(muddled.astype(np.int64), digit_placed) == 1,
-    )
+    digits, digit_boxes, muddled = _compact([labels, boxes[:, : c.max_digits], muddled.astype(np.int64)],
+                                            digit_placed)
+    (clutter_boxes,) = _compact([boxes[:, c.max_digits:]], placed[:, c.max_digits:])
+    sums = np.where(digit_placed, labels, 0).sum(axis=1).astype(np.int32)
+    return sums, digits, digit_boxes, clutter_boxes, muddled == 1
 
 
 def iter_batches(config: CanvasConfig, seed: int, n: int, batch_size: int = 256,

@@ -15,12 +15,15 @@ digits rather than the 50,000 training digits themselves. Its opinion joins the 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import keras
 import numpy as np
 
 from mnistsum.augment import DigitAugment
 from mnistsum.detector import window_features
-from mnistsum.generator import CanvasBatch, CanvasConfig, iter_batches
+from mnistsum.generator import CanvasBatch, CanvasConfig, generate, iter_batches
 from mnistsum.grid import BACKGROUND, STRIDE
 
 READER = "reader"  #: the model's name, and its shipped name
@@ -54,22 +57,60 @@ def ensemble_members(reader: keras.Model) -> list[keras.Model]:
     return members or [reader]
 
 
+#: What :func:`train_reader_for` counts in ``windows`` mode: one 28×28 window per digit, not whole canvases.
+WINDOWS_UNIT = "digit windows"
+
+
 def train_reader_for(model: keras.Model, seconds: float, learning_rate: float = 1e-3, batch_size: int = 256,
                      images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                     augment: DigitAugment | None = DigitAugment(), log=print) -> dict[str, list[float]]:
+                     augment: DigitAugment | None = DigitAugment(), windows: bool = False,
+                     log=print) -> dict[str, list[float]]:
     """Train a reader for ``seconds`` of wall time (:func:`~mnistsum.timed.train_for`, a cosine over the
     clock) on fresh ``train`` canvases of stream ``seed + 2000`` made by ``workers`` processes, their digits
     drawn from ``augment``'s pool (``None``: the plain digits). ``val_images`` fixed ``val`` canvases
     (stream ``seed + 2001``) are scored every ``images_per_epoch`` canvases; the history's ``accuracy``
-    and ``val_accuracy`` are the shares of digit cells read right."""
+    and ``val_accuracy`` are the shares of digit cells read right.
+
+    With ``windows``, each batch is instead the digit windows (:func:`digit_windows`) of ``batch_size``
+    canvases, made in this process, and the history counts windows. A whole canvas is mostly cells that
+    teach a reader nothing: on 2 CPU cores a width-32 reader learns from about 1,900 digit windows a
+    second, against about 310 digits a second (62 canvases) on whole canvases.
+    """
     from mnistsum.feed import canvas_batches, fixed_batches
     from mnistsum.grid import reader_targets
     from mnistsum.timed import Stage, train_for
 
-    stage = Stage(1.0, 1, lambda: canvas_batches(CanvasConfig(split="train"), seed + 2000, batch_size,
-                                                 reader_targets, workers, augment=augment))
+    if windows and workers != 1:
+        raise ValueError(f"workers={workers}: digit windows are cut in the training process (a batch of them "
+                         "takes milliseconds); give workers=1, or train on whole canvases.")
+    if windows:
+        stage = Stage(1.0, 1, lambda: digit_windows(seed + 2000, batch_size, augment))
+    else:
+        stage = Stage(1.0, 1, lambda: canvas_batches(CanvasConfig(split="train"), seed + 2000, batch_size,
+                                                     reader_targets, workers, augment=augment))
     val = fixed_batches(CanvasConfig(split="val"), seed + 2001, val_images, batch_size, reader_targets)
     return train_for(model, seconds, learning_rate, [stage], val, images_per_epoch, batch_size, log)
+
+
+def digit_windows(seed: int, canvases: int, augment: DigitAugment | None = None
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless batches ``(windows (M, 28, 28, 1), digits (M, 1, 1))``: one window per digit of ``canvases``
+    fresh ``train`` canvases of stream ``seed`` (batch *k* holds canvases ``[k·canvases, (k+1)·canvases)``),
+    shifted by up to :data:`~mnistsum.grid.POSITIVE_SHIFT` pixels as the detector's digit cells are, the
+    shifts drawn from a generator seeded by ``(seed, k)``.
+
+    >>> x, y = next(digit_windows(seed=0, canvases=2))
+    >>> x.shape[1:], y.shape[1:], len(x) == len(y) <= 10
+    ((28, 28, 1), (1, 1), True)
+    """
+    from mnistsum.detector import windows_from
+    from mnistsum.feed import training_pools
+
+    pools = training_pools("train", augment)
+    config = CanvasConfig(split="train")
+    for k in itertools.count():
+        batch = generate(config, seed, np.arange(k * canvases, (k + 1) * canvases), pools)
+        yield windows_from(batch, np.random.default_rng([seed, k]), hard_negatives=0, random_windows=0)
 
 
 def read_at_digits(model: keras.Model, batch: CanvasBatch) -> np.ndarray:

@@ -202,16 +202,22 @@ SECOND_OPINION_CANVASES = 10_000
 #: check every 200,000 canvases, the digits augmented with :class:`~mnistsum.augment.DigitAugment`'s defaults.
 READER_RECIPE = {"width": 64, "batch_size": 256, "learning_rate": 1e-3, "images_per_epoch": 200_000,
                  "val_images": 2_000}
+#: ``train_reader(windows=True)``'s: width 32 and the digit windows of 64 canvases a batch (about 320
+#: windows), a validation check every 100,000 canvases: the recipe for a CPU.
+WINDOW_READER_RECIPE = {"width": 32, "batch_size": 64, "learning_rate": 1e-3, "images_per_epoch": 100_000,
+                        "val_images": 2_000}
 
 
 def train_reader(seconds: float, seed: int = 1, learning_rate: float | None = None, workers: int = 1,
-                 augment: DigitAugment | None = DigitAugment()) -> Trained:
-    """Train a :mod:`~mnistsum.reader` for ``seconds`` of wall time with :data:`READER_RECIPE` (tiny in quick
-    mode); ``augment=None`` trains on the plain digits."""
-    from mnistsum.reader import build_reader, train_reader_for
+                 augment: DigitAugment | None = DigitAugment(), windows: bool = False) -> Trained:
+    """Train a :mod:`~mnistsum.reader` for ``seconds`` of wall time with :data:`READER_RECIPE`, or with
+    ``windows`` on digit windows with :data:`WINDOW_READER_RECIPE` (tiny in quick mode); ``augment=None``
+    trains on the plain digits."""
+    from mnistsum.reader import WINDOWS_UNIT, build_reader, train_reader_for
 
-    recipe = pick(full=READER_RECIPE, quick={"width": 8, "batch_size": 8, "learning_rate": 1e-3,
-                                             "images_per_epoch": 16, "val_images": 8})
+    recipe = pick(full=WINDOW_READER_RECIPE if windows else READER_RECIPE,
+                  quick={"width": 8, "batch_size": 8, "learning_rate": 1e-3, "images_per_epoch": 16,
+                         "val_images": 8})
     if learning_rate is not None:
         recipe = {**recipe, "learning_rate": learning_rate}
     augment = _augment_for_mode(augment)
@@ -219,9 +225,11 @@ def train_reader(seconds: float, seed: int = 1, learning_rate: float | None = No
         model = build_reader(recipe["width"], recipe["learning_rate"])
     start = time.perf_counter()
     history = train_reader_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
-                               recipe["images_per_epoch"], seed, workers, recipe["val_images"], augment)
+                               recipe["images_per_epoch"], seed, workers, recipe["val_images"], augment, windows)
     budget = {**recipe, "labels": "digits at their cells", **_augment_budget(augment),
               **_timed_budget(seconds, workers, seed, history)}
+    if windows:  # images_seen counts windows; batch_size and images_per_epoch count the canvases cut into them
+        budget.update(unit=WINDOWS_UNIT, labels="the digit of each window: one per digit, shifted by up to 2 px")
     return Trained(model, history, budget, time.perf_counter() - start)
 
 
@@ -402,15 +410,22 @@ def _part_of(record: dict, key: str) -> dict:
 def joined_reader_record(previous: dict, latest: dict) -> dict:
     """The record of a reader ensemble: ``latest`` (the record of the ensemble, with the budget of the
     newest member) joined to ``previous`` (the shipped reader's). ``budget["members"]`` keeps every
-    member's budget, reading accuracy, wall time, hardware and command; images and wall time add up."""
+    member's budget, reading accuracy, wall time, hardware and command; canvases, digit windows (members
+    trained on those) and wall time add up."""
+    from mnistsum.reader import WINDOWS_UNIT
+
     def member(record: dict) -> dict:
         part = _part_of(record, "members")
         return {**part, "digit_accuracy": record.get("member_digit_accuracy", record["digit_accuracy"])}
 
+    def seen(unit: str) -> int:
+        return sum(m["budget"]["images_seen"] for m in members if m["budget"].get("unit", "canvases") == unit)
+
     members = [*(previous["budget"].get("members") or [member(previous)]), member(latest)]
+    windows = {"digit_windows_seen": seen(WINDOWS_UNIT)} if seen(WINDOWS_UNIT) else {}
     return {**{k: v for k, v in latest.items() if k not in ("notes", "history", "member_digit_accuracy")},
             "budget": {"unit": "canvases", "epochs": sum(m["budget"]["epochs"] for m in members),
-                       "images_seen": sum(m["budget"]["images_seen"] for m in members), "members": members},
+                       "images_seen": seen("canvases"), **windows, "members": members},
             "wall_time_s": round(sum(m["wall_time_s"] for m in members), 1),
             "hardware": "; ".join(dict.fromkeys(m["hardware"] for m in members))}
 

@@ -61,12 +61,16 @@ def test_bad_arguments_say_what_to_change(args, message, tmp_path, monkeypatch):
 def test_bench_prints_a_json_line_last():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "mnistsum", "bench", "--rounds", "1", "--batch-size", "32",
-                          "--loop-images", "10"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+                          "--loop-images", "10", "--profile"], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=300)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["generator_images_per_s"] > result["reference_loop_images_per_s"] > 0
     assert result["speedup"] == pytest.approx(result["generator_images_per_s"] / result["reference_loop_images_per_s"],
                                               rel=0.01)
+    assert set(result["profile_us_per_canvas"]) == {"draw", "place", "paste", "render", "annotate", "other", "total",
+                                                    "sfc64"}
+    assert "render" in run.stdout and "per canvas" in run.stdout  # the table, before the JSON line
 
 
 def test_train_in_quick_mode_never_writes_results(tmp_path, monkeypatch, capsys):

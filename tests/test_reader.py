@@ -115,6 +115,39 @@ def test_join_averages_the_new_reader_with_the_shipped_one(tmp_path, monkeypatch
     assert zoo.shipped_record("reader")["digit_accuracy"] == 0.5, "a quick run never ships"
 
 
+def test_digit_windows_cut_one_window_per_digit_near_its_box():
+    from mnistsum.reader import digit_windows
+
+    windows, digits = next(digit_windows(seed=5, canvases=3))
+    batch = generate(CanvasConfig(split="train"), 5, range(3))
+    np.testing.assert_array_equal(digits[:, 0, 0], batch.digits[batch.digits >= 0])  # canvas by canvas, slot order
+    views = np.lib.stride_tricks.sliding_window_view(batch.images[..., 0], (28, 28), axis=(1, 2))
+    for window, (n, slot) in zip(windows[..., 0], zip(*np.nonzero(batch.digits >= 0))):
+        x, y = batch.boxes[n, slot, :2]
+        shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                  if 0 <= y + dy <= 100 and 0 <= x + dx <= 100 and np.array_equal(views[n, y + dy, x + dx], window)]
+        assert shifts, "each window is its digit's box, shifted by at most 2 px"
+    again, _ = next(digit_windows(seed=5, canvases=3))
+    np.testing.assert_array_equal(again, windows)
+
+
+def test_a_reader_trained_on_digit_windows_counts_windows_apart_from_canvases(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    _shipped_copy(tmp_path, monkeypatch, names=())
+    keras.utils.set_random_seed(1)
+    zoo.ship("reader", build_reader(width=4), {"model": "reader", "digit_accuracy": 0.5, "wall_time_s": 3.0,
+                                               "hardware": "A", "command": "c1",
+                                               "budget": {"unit": "canvases", "epochs": 2, "images_seen": 20}})
+    main(["train-reader", "--seconds", "2", "--windows", "--join", "--eval-images", "8"])
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    newest = record["budget"]["members"][-1]["budget"]
+    assert newest["unit"] == "digit windows" and newest["images_seen"] > 0
+    assert record["budget"]["images_seen"] == 20, "canvases count canvases"
+    assert record["budget"]["digit_windows_seen"] == newest["images_seen"]
+    with pytest.raises(ValueError, match="workers=2"):
+        zoo.train_reader(2, workers=2, windows=True)
+
+
 def test_an_ensemble_averages_its_members_and_saves_as_one_model(tmp_path):
     from mnistsum.reader import ensemble, ensemble_members
 
