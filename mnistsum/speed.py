@@ -68,7 +68,7 @@ def compare_speed(rounds: int = 5, batch_size: int = 256, loop_images: int = 200
 #: The stages of :func:`~mnistsum.generator.generate`, in the order they run, and what each does.
 GENERATOR_STAGES = {
     "draw": "random numbers: each sample's own SFC64 stream",
-    "place": "placement: rejection sampling of the 15 slots, across the batch",
+    "place": "placement: rejection sampling of every digit and clutter slot, across the batch",
     "paste": "pasting the chosen 28x28 patches into uint8 canvases",
     "render": "pixels: ink times patch plus noise, as float32",
     "annotate": "annotations: sums; placed digits and boxes first, -1 padded",
