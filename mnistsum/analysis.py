@@ -1,6 +1,8 @@
-"""Error analysis helpers: slicing accuracy, and looking inside a CNN."""
+"""Error analysis helpers: slicing accuracy, looking inside a CNN, and the digits behind the mistakes."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -135,3 +137,57 @@ def pca(values: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndar
     mean = values.mean(axis=0)
     _, _, vt = np.linalg.svd(values - mean, full_matrices=False)
     return (values - mean) @ vt[:k].T, mean, vt[:k]
+
+
+@dataclass(frozen=True)
+class MisreadDigits:
+    """The source digits behind a model's wrong readings, one entry each, the most often wrong first.
+
+    ``ids`` index the MNIST array the digits came from (``CanvasBatch.digit_ids``); ``labels`` are their
+    labels; ``read`` the wrong digit read most often; ``wrong`` how many of the ``seen`` times a digit
+    appeared it was read wrongly.
+    """
+
+    ids: np.ndarray
+    labels: np.ndarray
+    read: np.ndarray
+    wrong: np.ndarray
+    seen: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def always_wrong(self) -> np.ndarray:
+        """Whether each digit was read wrongly every time it appeared."""
+        return self.wrong == self.seen
+
+
+def misread_digits(digits, read, digit_ids) -> MisreadDigits:
+    """Group wrong readings by the source digit they came from.
+
+    ``digits`` are the true digits, ``read`` what a model read for each (any negative number: not read,
+    e.g. a missed digit) and ``digit_ids`` which source digit each one is, all the same shape; entries
+    whose digit or id is negative (padding, a muddled digit) are left out. A canvas set draws each
+    source digit several times, so the same hard digit can make many mistakes: sorting by the share of
+    its appearances read wrongly, then by count, puts the digits a model *never* reads right first.
+
+    >>> m = misread_digits([7, 7, 7, 1, 4], [1, 1, 7, 1, 9], [5, 5, 5, 8, 2])
+    >>> m.ids.tolist(), m.read.tolist(), m.wrong.tolist(), m.seen.tolist(), m.always_wrong.tolist()
+    ([2, 5], [9, 1], [1, 2], [1, 3], [True, False])
+    """
+    digits, read, digit_ids = (np.asarray(a).reshape(-1) for a in (digits, read, digit_ids))
+    if not digits.shape == read.shape == digit_ids.shape:
+        raise ValueError(f"digits, read and digit_ids must have the same size, got {digits.size}, {read.size} "
+                         f"and {digit_ids.size}.")
+    real = (digits >= 0) & (digit_ids >= 0)
+    ids, inverse, seen = np.unique(digit_ids[real], return_inverse=True, return_counts=True)
+    wrong_read = (read[real] >= 0) & (read[real] != digits[real])
+    wrong = np.bincount(inverse, weights=wrong_read, minlength=len(ids)).astype(np.int64)
+    votes = np.zeros((len(ids), 10), np.int64)  # how often each digit was read wrongly as each value
+    np.add.at(votes, (inverse[wrong_read], read[real][wrong_read]), 1)
+    labels = np.zeros(len(ids), np.int64)
+    labels[inverse] = digits[real]
+    keep = np.flatnonzero(wrong > 0)
+    keep = keep[np.lexsort((-wrong[keep], -wrong[keep] / seen[keep]))]
+    return MisreadDigits(ids[keep], labels[keep], votes[keep].argmax(1), wrong[keep], seen[keep])

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from mnistsum.analysis import MisreadDigits, misread_digits
 from mnistsum.augment import DigitAugment
 from mnistsum.data import to_unit_floats
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
@@ -347,6 +348,7 @@ class DetectionReport:
     digits: np.ndarray  # (N, D) true digits, -1 padded
     matched: np.ndarray  # (N, D) label of the matching detection, -1 none, -2 no digit
     n_found: np.ndarray  # (N,) number of detections
+    digit_ids: np.ndarray | None = None  # (N, D) which MNIST digit each true digit is (CanvasBatch.digit_ids)
 
     @property
     def n_digits(self) -> np.ndarray:
@@ -371,11 +373,19 @@ class DetectionReport:
                 "missed": int(((self.matched == -1) & real).sum()),
                 "extra": int((self.n_found - found_real).sum())}
 
+    def misread(self) -> MisreadDigits:
+        """The MNIST digits behind the wrong labels (:func:`mnistsum.analysis.misread_digits`); missed digits
+        are not counted."""
+        if self.digit_ids is None:
+            raise ValueError("this report has no digit_ids: make it with report(), which takes them from the canvases.")
+        return misread_digits(self.digits, self.matched, self.digit_ids)
+
 
 def report(model: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 256) -> DetectionReport:
     """Detect on canvases ``0..n-1`` of stream ``seed`` and match the detections to the annotations."""
     parts = []
     for batch in iter_batches(config, seed, n, batch_size):
         found = detect(model, batch.images)
-        parts.append((batch.sums, found.sums, batch.digits, match(found, batch.digits, batch.boxes), found.counts))
+        parts.append((batch.sums, found.sums, batch.digits, match(found, batch.digits, batch.boxes), found.counts,
+                      batch.digit_ids))
     return DetectionReport(*(np.concatenate(column) for column in zip(*parts)))

@@ -161,7 +161,8 @@ class CanvasBatch:
 
     Boxes are ``(x0, y0, x1, y1)`` in pixels with ``x1 = x0 + 28`` exclusive.
     Digits and boxes are listed in placement order and padded with -1;
-    ``muddled`` marks, in the same order, the digits drawn from the muddled pool.
+    ``muddled`` marks, in the same order, the digits drawn from the muddled pool, and
+    ``digit_ids`` says which MNIST digit each one is, so that mistakes can be traced to the digits behind them.
     """
 
     images: np.ndarray  # (B, H, W, 1) float32 in [0, 1]
@@ -171,6 +172,7 @@ class CanvasBatch:
     clutter_boxes: np.ndarray  # (B, max_clutter, 4) int32, -1 padded
     indices: np.ndarray  # (B,) int64 sample indices
     muddled: np.ndarray  # (B, max_digits) bool: drawn from the muddled pool (False where padded)
+    digit_ids: np.ndarray  # (B, max_digits) int32: each digit's index in its MNIST array (Pools.digit_ids), -1 padded or muddled
 
     @property
     def n_digits(self) -> np.ndarray:
@@ -370,12 +372,12 @@ def generate(config: CanvasConfig, seed: int, indices: Iterable[int], pools: Poo
         _generate_chunk(config, seed, indices[lo: lo + _CHUNK], pools, images[lo: lo + _CHUNK, ..., 0])
         for lo in range(0, len(indices), _CHUNK)
     ] or [_generate_chunk(config, seed, indices, pools, images[..., 0])]
-    sums, digits, boxes, clutter_boxes, muddled = (np.concatenate(column) for column in zip(*parts))
-    return CanvasBatch(images, sums, digits, boxes, clutter_boxes, indices, muddled)
+    sums, digits, boxes, clutter_boxes, muddled, digit_ids = (np.concatenate(column) for column in zip(*parts))
+    return CanvasBatch(images, sums, digits, boxes, clutter_boxes, indices, muddled, digit_ids)
 
 
 def _generate_chunk(c: CanvasConfig, seed: int, indices: np.ndarray, pools: Pools, images: np.ndarray):
-    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes, muddled.
+    """Render ``indices`` into ``images`` (B, H, W); return sums, digits, boxes, clutter boxes, muddled, ids.
 
     Its stages, each a function (``python -m mnistsum bench --profile`` times them): draw the random
     numbers, place the patches, paste them, render the pixels, annotate.
@@ -388,15 +390,17 @@ def _generate_chunk(c: CanvasConfig, seed: int, indices: np.ndarray, pools: Pool
         else np.full(len(indices), c.max_digits)
     positions, placed = _place(c, raw_place, n_try)
     labels = pools.labels[picks[0]].astype(np.int64)
+    ids = pools.digit_ids[picks[0]].astype(np.int64)
     muddled = np.zeros(picks[0].shape, bool)
     muddle_pick = None
     if c.muddled_share > 0:
         muddled = raw_muddle[:, : c.max_digits] < np.uint64(round(c.muddled_share * 2**32))
         muddle_pick = _below(raw_muddle[:, c.max_digits: 2 * c.max_digits], len(pools.muddled))
         labels = np.where(muddled, pools.muddled_labels[muddle_pick], labels)
+        ids = np.where(muddled, -1, ids)
     canvas = _paste(c, pools, picks, positions, placed, muddled, muddle_pick)
     _render(c, canvas, raw_noise, images)
-    return _annotate(c, positions, placed, labels, muddled)
+    return _annotate(c, positions, placed, labels, muddled, ids)
 
 
 def _paste(c: CanvasConfig, pools: Pools, picks: tuple[np.ndarray, np.ndarray], positions: np.ndarray,
@@ -416,15 +420,15 @@ def _paste(c: CanvasConfig, pools: Pools, picks: tuple[np.ndarray, np.ndarray], 
 
 
 def _annotate(c: CanvasConfig, positions: np.ndarray, placed: np.ndarray, labels: np.ndarray,
-              muddled: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sums, then digits, digit boxes, clutter boxes and muddled flags, placed ones first, -1 padded."""
+              muddled: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sums, then digits, digit boxes, clutter boxes, muddled flags and digit ids, placed ones first, -1 padded."""
     boxes = np.concatenate([positions, positions + PATCH], axis=-1)
     digit_placed = placed[:, : c.max_digits]
-    digits, digit_boxes, muddled = _compact([labels, boxes[:, : c.max_digits], muddled.astype(np.int64)],
-                                            digit_placed)
+    digits, digit_boxes, muddled, ids = _compact([labels, boxes[:, : c.max_digits], muddled.astype(np.int64), ids],
+                                                 digit_placed)
     (clutter_boxes,) = _compact([boxes[:, c.max_digits:]], placed[:, c.max_digits:])
     sums = np.where(digit_placed, labels, 0).sum(axis=1).astype(np.int32)
-    return sums, digits, digit_boxes, clutter_boxes, muddled == 1
+    return sums, digits, digit_boxes, clutter_boxes, muddled == 1, ids
 
 
 def iter_batches(config: CanvasConfig, seed: int, n: int, batch_size: int = 256,

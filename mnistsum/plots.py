@@ -66,6 +66,23 @@ def image_grid(images: np.ndarray, labels=None, cols: int = 10, size: float = 1.
     return fig
 
 
+def show_misread(misread, images: np.ndarray, n: int = 27, cols: int = 9, size: float = 1.45):
+    """The first ``n`` digits of a :class:`~mnistsum.analysis.MisreadDigits`, from ``images`` (the MNIST array
+    their ids index), each titled with its id, its label, what was read and how often:
+    ``read 4 · 5/5`` is a digit read as 4 all five times it appeared."""
+    shown = min(n, len(misread))
+    rows = max(1, -(-shown // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows * 1.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < shown:
+            ax.imshow(images[misread.ids[i]], cmap="gray_r")
+            ax.set_title(f"#{misread.ids[i]}: a {misread.labels[i]}\nread {misread.read[i]} · "
+                         f"{misread.wrong[i]}/{misread.seen[i]}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history: dict[str, list[float]], metrics=("loss", "sum_accuracy"), log: bool = False):
     """Training and validation curves, one panel per metric (``log``: a log scale for the loss).
 

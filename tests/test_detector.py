@@ -119,6 +119,22 @@ def test_match_and_report_count_each_kind_of_error():
     rep = DetectionReport(np.array([10]), found.sums, digits, matched, found.counts)
     assert rep.errors() == {"wrong label": 1, "missed": 0, "extra": 1}
     assert rep.per_digit_accuracy() == 0.5 and rep.count_accuracy() == 0.0 and rep.sum_accuracy() == 0.0
+    with pytest.raises(ValueError, match="digit_ids"):
+        rep.misread()
+    traced = DetectionReport(np.array([10]), found.sums, digits, matched, found.counts, np.array([[41, 9, -1]]))
+    misread = traced.misread()  # the 7 (MNIST digit 9) read as 1
+    assert misread.ids.tolist() == [9] and misread.read.tolist() == [1] and misread.seen.tolist() == [1]
+
+
+def test_report_traces_every_digit_to_its_mnist_digit():
+    from mnistsum.detector import report
+
+    config = CanvasConfig(split="test", canvas_size=64, max_digits=2, max_clutter=1)
+    rep = report(build_detector(width=2), config, seed=5, n=12, batch_size=5)
+    canvases = generate(config, 5, range(12))
+    np.testing.assert_array_equal(rep.digit_ids, canvases.digit_ids)
+    np.testing.assert_array_equal(rep.digits, canvases.digits)
+    assert len(rep.misread()) <= (rep.digit_ids >= 0).sum()
 
 
 def test_grid_labels_label_every_cell_like_a_window(batch):

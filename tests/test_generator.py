@@ -23,6 +23,7 @@ def test_same_seed_same_bytes_whatever_the_batch_size(batch):
         assert again.images.tobytes() == batch.images.tobytes()
         np.testing.assert_array_equal(again.boxes, batch.boxes)
         np.testing.assert_array_equal(again.clutter_boxes, batch.clutter_boxes)
+        np.testing.assert_array_equal(again.digit_ids, batch.digit_ids)
 
 
 def test_sample_depends_only_on_seed_and_index(batch):
@@ -165,6 +166,20 @@ def test_each_box_holds_a_pool_digit_with_the_annotated_label():
             assert lookup[patch.tobytes()] == digit
 
 
+def test_digit_ids_name_the_mnist_digit_in_each_box():
+    from mnistsum.data import load_mnist
+
+    (train_images, train_labels), _ = load_mnist()
+    clean = generate(CanvasConfig(split="val", noise=0.0), 4, range(40))  # val ids index MNIST's training array
+    real = clean.digits >= 0
+    assert (clean.digit_ids[~real] == -1).all() and (clean.digit_ids[real] >= 50_000).all()
+    assert (train_labels[clean.digit_ids[real]] == clean.digits[real]).all()
+    for i, j in zip(*np.nonzero(real)):
+        x0, y0, x1, y1 = clean.boxes[i, j]
+        patch = np.rint(clean.images[i, y0:y1, x0:x1, 0] * 255 / 0.8).astype(np.uint8)
+        assert (patch == train_images[clean.digit_ids[i, j]]).all()
+
+
 # ----------------------------------------------------------------------------- muddled digits (notebook 10)
 
 def _marked_pool(k: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +217,9 @@ def test_muddling_changes_only_the_digits_and_keeps_their_source_labels(muddled_
             patch = np.rint(out.images[i, y0:y1, x0:x1, 0] * 255 / 0.8).astype(np.uint8)
             if out.muddled[i, j]:
                 k = int(patch[0, 0]) - 100  # which muddled image was pasted
-                assert (patch == images[k]).all() and out.digits[i, j] == labels[k]
+                assert (patch == images[k]).all() and out.digits[i, j] == labels[k] and out.digit_ids[i, j] == -1
             else:
+                assert out.digit_ids[i, j] == base.digit_ids[i, j]
                 assert out.digits[i, j] == base.digits[i, j] and patch.tobytes() == np.rint(
                     base.images[i, y0:y1, x0:x1, 0] * 255 / 0.8).astype(np.uint8).tobytes()
         np.testing.assert_array_equal(out.images[outside], base.images[outside])  # clutter and background

@@ -120,7 +120,8 @@ q3 = OpenQuestion(
     "ex09.q3 (where does the detector fail?)",
     hint="Collect the benchmark canvases the detector gets wrong and sort the errors: a wrong digit, a missed "
          "digit, a clothing patch taken for a digit, one digit counted twice. Show a few of each with "
-         "mnistsum.plots.show_detections, and compare the wrong digits with notebook 06's mistakes.",
+         "mnistsum.plots.show_detections, and compare the wrong digits with notebook 06's mistakes. "
+         "report(...).misread() says which MNIST digits are behind the wrong labels.",
     solution="""\
 evaluation = ...  # detections and annotations of the benchmark canvases (section 5)
 # match each true box to the detection within 3 pixels; classify every canvas's errors:
