@@ -129,8 +129,10 @@ evaluation = ...  # detections and annotations of the benchmark canvases (sectio
 
 Discussion (what a good answer says):
 - In the course's run of the shipped weights (10,000 benchmark canvases) nearly every error is a wrong label
-  (219), with 4 missed digits and 9 extra detections. Wrong labels are hard digits of the kinds notebook 06's
+  (218), with 4 missed digits and 9 extra detections. Wrong labels are hard digits of the kinds notebook 06's
   classifier confuses too (4/9, 7/2, 3/5): the window classifier is an MNIST classifier, with the same ceiling.
+  Trace them to their MNIST digits (report(...).misread()): each test digit appears about five times, and a
+  few hard ones, read wrongly every time, make a large share of the wrong labels.
 - Extra detections sit on clothing patches with stroke-like edges or on half-seen digits; empty canvases are
   wrong 0.2% of the time. Look for one digit counted twice too: before decode broke ties between neighbouring
   cells (a sure model gives both p(background) = 0), that was most of the "extra" detections.
