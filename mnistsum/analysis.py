@@ -180,6 +180,8 @@ def misread_digits(digits, read, digit_ids) -> MisreadDigits:
     if not digits.shape == read.shape == digit_ids.shape:
         raise ValueError(f"digits, read and digit_ids must have the same size, got {digits.size}, {read.size} "
                          f"and {digit_ids.size}.")
+    if (read > 9).any():
+        raise ValueError(f"read holds {read.max()}: a reading must be a digit 0-9, or negative for none.")
     real = (digits >= 0) & (digit_ids >= 0)
     ids, inverse, seen = np.unique(digit_ids[real], return_inverse=True, return_counts=True)
     wrong_read = (read[real] >= 0) & (read[real] != digits[real])

@@ -377,7 +377,8 @@ class DetectionReport:
         """The MNIST digits behind the wrong labels (:func:`mnistsum.analysis.misread_digits`); missed digits
         are not counted."""
         if self.digit_ids is None:
-            raise ValueError("this report has no digit_ids: make it with report(), which takes them from the canvases.")
+            raise ValueError("this report has no digit_ids: make it with report(), which takes them from the "
+                             "canvases.")
         return misread_digits(self.digits, self.matched, self.digit_ids)
 
 

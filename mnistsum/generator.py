@@ -172,7 +172,7 @@ class CanvasBatch:
     clutter_boxes: np.ndarray  # (B, max_clutter, 4) int32, -1 padded
     indices: np.ndarray  # (B,) int64 sample indices
     muddled: np.ndarray  # (B, max_digits) bool: drawn from the muddled pool (False where padded)
-    digit_ids: np.ndarray  # (B, max_digits) int32: each digit's index in its MNIST array (Pools.digit_ids), -1 padded or muddled
+    digit_ids: np.ndarray  # (B, max_digits) int32: index in the MNIST array (Pools.digit_ids); -1 padded or muddled
 
     @property
     def n_digits(self) -> np.ndarray:

@@ -55,6 +55,8 @@ def test_misread_digits_groups_wrong_readings_by_their_source_digit():
     assert len(misread_digits(digits, digits, ids)) == 0  # nothing wrong, nothing listed
     with pytest.raises(ValueError, match="same size"):
         misread_digits(digits, read[:, :4], ids)
+    with pytest.raises(ValueError, match="0-9"):
+        misread_digits(digits, np.where(read == 7, 10, read), ids)  # 10 is no digit
 
 
 def test_show_misread_titles_each_digit_with_what_was_read():
