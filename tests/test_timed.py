@@ -18,7 +18,8 @@ def test_time_cosine_warms_up_then_decays_to_its_floor():
 
 
 def _tiny_model() -> keras.Model:
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    """Predicts 0 for every input until it trains (its weights start at zero)."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
     model.compile(keras.optimizers.Adam(1e-2), "mse", metrics=["mae"])
     return model
 
@@ -45,7 +46,9 @@ def test_train_for_runs_every_stage_in_order_and_logs_its_phase():
     assert set(history) == {"loss", "mae", "val_loss", "val_mae", "learning_rate", "images", "epoch_seconds", "phase"}
     assert sum(history["images"]) == 4 * (len(seen) - 3), "each stage draws one batch it does not train on"
     assert all(n <= 40 for n in history["images"])
-    assert history["val_mae"][-1] < 2.5, "trained towards the last stage's target"
+    # every target is above the untrained model's 0, so any training moves it towards the validation target 3
+    # (how far depends on how many batches the machine fits into 1.5 s)
+    assert history["val_mae"][-1] < 3.0 - 1e-3, "trained towards the stages' targets"
 
 
 @pytest.mark.parametrize("seconds, rate, until, message", [
