@@ -51,17 +51,20 @@ def show_batch(batch: CanvasBatch, n: int = 8, cols: int = 4, predictions=None, 
     return fig
 
 
-def image_grid(images: np.ndarray, labels=None, cols: int = 10, size: float = 1.2, names=None):
-    """Small images in a grid, titled with their labels (or class names)."""
-    rows = -(-len(images) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows * 1.15), squeeze=False)
+def image_grid(images: np.ndarray, labels=None, cols: int = 10, size: float = 1.2, names=None,
+               titles: list[str] | None = None, cmap: str = "gray"):
+    """Small images in a grid, titled with their labels (or class names), or with ``titles`` as given."""
+    if titles is None and labels is not None:
+        titles = [names[int(label)] if names else str(int(label)) for label in labels]
+    lines = max((t.count("\n") + 1 for t in titles), default=1) if titles else 1
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows * (1 + 0.15 * lines)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(images[i], cmap="gray")
-            if labels is not None:
-                label = int(labels[i])
-                ax.set_title(names[label] if names else str(label), fontsize=8)
+            ax.imshow(images[i], cmap=cmap)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -70,17 +73,10 @@ def show_misread(misread, images: np.ndarray, n: int = 27, cols: int = 9, size: 
     """The first ``n`` digits of a :class:`~mnistsum.analysis.MisreadDigits`, from ``images`` (the MNIST array
     their ids index), each titled with its id, its label, what was read and how often:
     ``read 4 · 5/5`` is a digit read as 4 all five times it appeared."""
-    shown = min(n, len(misread))
-    rows = max(1, -(-shown // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows * 1.3), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < shown:
-            ax.imshow(images[misread.ids[i]], cmap="gray_r")
-            ax.set_title(f"#{misread.ids[i]}: a {misread.labels[i]}\nread {misread.read[i]} · "
-                         f"{misread.wrong[i]}/{misread.seen[i]}", fontsize=8)
-    fig.tight_layout()
-    return fig
+    shown = range(min(n, len(misread)))
+    titles = [f"#{misread.ids[i]}: a {misread.labels[i]}\nread {misread.read[i]} · "
+              f"{misread.wrong[i]}/{misread.seen[i]}" for i in shown]
+    return image_grid(images[misread.ids[: len(shown)]], cols=cols, size=size, titles=titles, cmap="gray_r")
 
 
 def plot_history(history: dict[str, list[float]], metrics=("loss", "sum_accuracy"), log: bool = False):

@@ -422,7 +422,8 @@ def joined_reader_record(previous: dict, latest: dict) -> dict:
         return sum(m["budget"]["images_seen"] for m in members if m["budget"].get("unit", "canvases") == unit)
 
     members = [*(previous["budget"].get("members") or [member(previous)]), member(latest)]
-    windows = {"digit_windows_seen": seen(WINDOWS_UNIT)} if seen(WINDOWS_UNIT) else {}
+    windows_seen = seen(WINDOWS_UNIT)
+    windows = {"digit_windows_seen": windows_seen} if windows_seen else {}
     return {**{k: v for k, v in latest.items() if k not in ("notes", "history", "member_digit_accuracy")},
             "budget": {"unit": "canvases", "epochs": sum(m["budget"]["epochs"] for m in members),
                        "images_seen": seen("canvases"), **windows, "members": members},
