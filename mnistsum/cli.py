@@ -106,7 +106,7 @@ def _add_train(sub) -> None:
     p.add_argument("--model", choices=("baseline", *ZOO_NAMES), required=True)
     p.add_argument("--epochs", type=int, help="default: the model's recipe (quick mode: tiny); for best, the whole-canvas phase")
     p.add_argument("--images-per-epoch", type=int, help="the baseline, or best with --resume")
-    p.add_argument("--batch-size", type=int, help="the baseline, or best with --resume")
+    p.add_argument("--batch-size", type=int, help="the baseline, best with --resume, or sum-only (default 256)")
     p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
     p.add_argument("--max-hours", type=float, help="stop after the epoch that passes this wall time")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (baseline)")
@@ -120,8 +120,8 @@ def _add_train(sub) -> None:
     p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4; "
                                                        "6e-4 with --seconds); for sum-only (default 4e-4)")
     p.add_argument("--seconds", type=float, help="with --resume, or for sum-only (default 1 hour): train for this "
-                                                 "wall time, the cosine following the clock, batch 256 (for a GPU "
-                                                 "whose speed you don't know in advance)")
+                                                 "wall time, the cosine following the clock (for a GPU whose "
+                                                 "speed you don't know in advance)")
     p.add_argument("--workers", type=int, help="with --seconds: processes that make the canvases (default 1)")
     p.add_argument("--augment", action="store_true",
                    help="with --resume --seconds: train on warped copies of the digits too (mnistsum.augment)")
@@ -261,14 +261,15 @@ def _resume_best(args) -> None:
 def _train_sum_only(args) -> None:
     from mnistsum import zoo
 
-    if args.epochs or args.images_per_epoch or args.batch_size:
+    if args.epochs or args.images_per_epoch:
         raise ValueError("sum-only trains for a wall time through its curriculum: give --seconds T (or --max-hours), "
-                         "not --epochs, --images-per-epoch or --batch-size.")
+                         "not --epochs or --images-per-epoch.")
     if args.seconds and args.max_hours:
         raise ValueError("give --seconds or --max-hours, not both.")
     with zoo.strategy_scope():
         trained = zoo.train_sum_only(args.seconds or _max_seconds(args),
-                                     1 if args.seed is None else args.seed, args.learning_rate, args.workers or 1)
+                                     1 if args.seed is None else args.seed, args.learning_rate, args.workers or 1,
+                                     args.batch_size)
     _save_and_report("sum-only", trained.model, _zoo_record("sum-only", trained, args), trained.history, args.ship)
 
 

@@ -61,7 +61,8 @@ def _read_detections(model: keras.Model, images: np.ndarray) -> Reading:
     return Reading(found.sums, np.where(found.digits >= 0, found.confidence, 1.0).prod(axis=1))
 
 
-#: How each kind of sum model is read: the baseline and sum-only's value map regress, best detects digits.
+#: How each kind of sum model is read: the baseline regresses, sum-only answers the most likely sum of its
+#: value map (both a number, rounded), best detects digits.
 READERS: dict[str, Callable[[keras.Model, np.ndarray], Reading]] = {
     "baseline": _read_regression, "sum-only": _read_regression, "best": _read_detections,
 }

@@ -34,11 +34,18 @@ def time_cosine(fraction: float, peak: float, warmup: float = 0.02, floor: float
 class Stage:
     """One stage of a timed run: it trains until ``until`` (a fraction of the run's wall time) on the
     batches of the generator ``feed()`` makes, ``(x, y)`` or ``(x, y, sample_weight)``, and closes it when
-    the stage ends; ``phase`` labels its history rows."""
+    the stage ends; ``phase`` labels its history rows.
+
+    ``model``, when given, is what trains in this stage instead of :func:`train_for`'s model: a model
+    that shares its weights and its optimizer, built for this stage's canvases (for example
+    :func:`mnistsum.value_map.sum_distribution_model` on smaller canvases). Validation still uses
+    :func:`train_for`'s model.
+    """
 
     until: float
     phase: int
     feed: Callable[[], Generator[tuple[np.ndarray, ...], None, None]]
+    model: keras.Model | None = None
 
 
 def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: Sequence[Stage],
@@ -58,26 +65,32 @@ def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: 
         raise ValueError("stages must end at increasing fractions of the time, the last at 1.0.")
     batches_per_epoch = -(-images_per_epoch // batch_size)
     history: dict[str, list[float]] = {}
-    epoch = {"batches": 0, "images": 0, "scores": {}}
+    epoch = {"batches": 0, "images": 0, "sums": {}}  # sums: each training score times its batch's size
     start = epoch_start = time.perf_counter()
 
-    def end_epoch(lr: float, phase: int) -> None:
+    def end_epoch(lr: float, phase: int, trainer: keras.Model) -> None:
         nonlocal epoch_start
         val_scores = model.evaluate(val[0], val[1], sample_weight=val[2] if len(val) > 2 else None,
                                     batch_size=batch_size, verbose=0, return_dict=True)
-        row = {**epoch["scores"], **{f"val_{k}": v for k, v in val_scores.items()}, "learning_rate": lr,
+        means = {k: total / epoch["images"] for k, total in epoch["sums"].items()}
+        row = {**means, **{f"val_{k}": v for k, v in val_scores.items()}, "learning_rate": lr,
                "images": epoch["images"], "epoch_seconds": time.perf_counter() - epoch_start, "phase": phase}
         for key, value in row.items():
             history.setdefault(key, []).append(float(value))
         log(f"epoch {len(history['loss'])}: {time.perf_counter() - start:.0f} s, " +
             ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
-        epoch.update(batches=0, images=0)
-        model.reset_metrics()
+        epoch.update(batches=0, images=0, sums={})
+        trainer.reset_metrics()
         epoch_start = time.perf_counter()
 
     lr = learning_rate
     model.reset_metrics()
     for stage in stages:
+        trainer = stage.model or model
+        if trainer.optimizer is not model.optimizer:
+            raise ValueError(f"stage {stage.phase}'s model must be compiled with train_for's model's optimizer "
+                             "(the same object), so that the learning rate and Adam's moments carry over.")
+        trainer.reset_metrics()
         feed = stage.feed()
         try:
             for trained, (x, *targets) in enumerate(feed):
@@ -86,14 +99,15 @@ def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: 
                     break
                 lr = time_cosine(min(fraction, 1.0), learning_rate)
                 model.optimizer.learning_rate.assign(lr)
-                # Keras's running means since the epoch began
-                epoch["scores"] = model.train_on_batch(x, *targets, return_dict=True)
+                # train_on_batch gives this batch's scores alone; the history keeps the epoch's means
+                for key, value in trainer.train_on_batch(x, *targets, return_dict=True).items():
+                    epoch["sums"][key] = epoch["sums"].get(key, 0.0) + float(value) * len(x)
                 epoch["batches"] += 1
                 epoch["images"] += len(x)
                 if epoch["batches"] == batches_per_epoch:
-                    end_epoch(lr, stage.phase)
+                    end_epoch(lr, stage.phase, trainer)
         finally:
             feed.close()
         if epoch["batches"]:
-            end_epoch(lr, stage.phase)
+            end_epoch(lr, stage.phase, trainer)
     return history

@@ -2,11 +2,20 @@
 
 The ResNet of notebook 08 squeezes a canvas into one vector and must say "23". This model
 keeps the detector's layout instead (:func:`mnistsum.detector.window_features`): for every
-28×28 window at a stride of 4 pixels it gives a probability to each *value* 0–9, and the
-predicted sum is the sum over all windows of their expected values. It is still told only
-the sum of each canvas (a mean-squared error on it): nothing says where the digits are,
-which they are, or that a window should hold a whole digit. What it gets is an *inductive
-bias*: a sum of local contributions, each at most 9.
+28×28 window at a stride of 4 pixels it gives a probability to each *value* 0–9. It is still
+told only the sum of each canvas: nothing says where the digits are, which they are, or that
+a window should hold a whole digit. What it gets is an *inductive bias*: a sum of local
+contributions, each at most 9.
+
+It can be trained and read in two ways (:data:`OBJECTIVES`):
+
+* ``"mse"``: the sum of every window's expected value (:class:`ExpectedSum`, the output of
+  :func:`build_value_map`) with a mean-squared error. Answers that are right on average
+  satisfy it, so windows never have to commit to a value;
+* ``"likelihood"`` (sum-only's): each window's value is an independent draw from its softmax,
+  so the sum has a distribution, the convolution of theirs (:class:`SumDistribution`).
+  Training maximises the probability of the true sum; the answer is the most likely sum
+  (:func:`most_likely_sum_model`).
 
 Value 0 stands for "adds nothing": background, clutter, or the digit 0, which the sum alone
 cannot tell apart. The bias of value 0 starts at :data:`ZERO_PRIOR`, so that each window
@@ -51,6 +60,77 @@ class ExpectedSum(keras.layers.Layer):
         return keras.ops.sum(probabilities * values, axis=(1, 2, 3))[:, None]
 
 
+def _sum_pairs(a_len: int, b_len: int, cap: int) -> np.ndarray:
+    """``(a_len·b_len, out)`` 0/1 matrix sending outcome pair ``(i, j)`` (flattened as ``i·b_len + j``) to
+    ``min(i + j, cap)``: multiplying an outer product of two distributions by it gives the distribution
+    of their sum, everything from ``cap`` up in the last bin."""
+    i, j = np.divmod(np.arange(a_len * b_len), b_len)
+    pairs = np.zeros((a_len * b_len, min(a_len + b_len - 1, cap + 1)), np.float32)
+    pairs[np.arange(a_len * b_len), np.minimum(i + j, cap)] = 1.0
+    return pairs
+
+
+@keras.saving.register_keras_serializable(package="mnistsum")
+class SumDistribution(keras.layers.Layer):
+    """``(B, H, W, 10)`` value probabilities -> ``(B, max_sum + 2)``: the probability of every sum.
+
+    Each window's value is taken as an independent draw from its distribution, so the sum's distribution
+    is their convolution. It is computed exactly, in a tree: windows are paired and each pair replaced by the
+    distribution of its sum, until one is left (⌈log2(H·W)⌉ rounds). Bin ``s`` is P(sum = s) for
+    ``s <= max_sum``; the last bin holds P(sum > max_sum), so the bins always add up to 1.
+
+    H and W must be known when the layer runs: give the model canvases of one size
+    (:func:`sum_distribution_model` builds it for a size).
+
+    >>> p = np.zeros((1, 1, 2, N_VALUES), np.float32); p[0, 0, 0, [2, 3]] = 0.5; p[0, 0, 1, 4] = 1
+    >>> np.round(keras.ops.convert_to_numpy(SumDistribution(max_sum=8)(p))[0], 2).tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0]
+    """
+
+    def __init__(self, max_sum: int = CanvasConfig().max_sum, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(max_sum, bool) or not isinstance(max_sum, (int, np.integer)) or max_sum < 0:
+            raise ValueError(f"SumDistribution max_sum={max_sum!r} is invalid: it must be an integer >= 0.")
+        self.max_sum = int(max_sum)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.max_sum + 2)
+
+    def call(self, probabilities):
+        height, width, values = probabilities.shape[1:]
+        if height is None or width is None:
+            raise ValueError("SumDistribution needs the canvas size to be known when it runs, one size per model: "
+                             "build a model for each size, e.g. sum_distribution_model(value_map, canvas_size=56).")
+        batch, cap = keras.ops.shape(probabilities)[0], self.max_sum + 1
+        q = keras.ops.reshape(probabilities, (batch, height * width, values))
+        if values > cap:  # values beyond the cap all land in the last bin
+            q = keras.ops.concatenate([q[..., :cap], keras.ops.sum(q[..., cap:], axis=-1, keepdims=True)], axis=-1)
+        while q.shape[1] > 1:
+            n, length = q.shape[1], q.shape[2]
+            if n % 2:  # a window that surely adds nothing pairs with the odd one out
+                nothing = keras.ops.one_hot(keras.ops.zeros((batch, 1), "int32"), length, dtype=q.dtype)
+                q, n = keras.ops.concatenate([q, nothing], axis=1), n + 1
+            outer = q[:, 0::2, :, None] * q[:, 1::2, None, :]
+            q = keras.ops.matmul(keras.ops.reshape(outer, (batch, n // 2, length * length)),
+                                 _sum_pairs(length, length, cap))
+        q = q[:, 0]
+        return keras.ops.pad(q, [[0, 0], [0, cap + 1 - q.shape[1]]]) if q.shape[1] < cap + 1 else q
+
+    def get_config(self):
+        return {**super().get_config(), "max_sum": self.max_sum}
+
+
+@keras.saving.register_keras_serializable(package="mnistsum")
+class MostLikelySum(keras.layers.Layer):
+    """``(B, K)`` probabilities of the sums 0..K-1 -> ``(B, 1)``: the most likely one, as a float."""
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def call(self, probabilities):
+        return keras.ops.cast(keras.ops.argmax(probabilities, axis=-1), "float32")[:, None]
+
+
 def build_value_map(width: int = 32, learning_rate: float = 4e-4) -> keras.Model:
     """The value map, compiled with Adam, mean-squared error on the sum and sum accuracy.
 
@@ -63,6 +143,35 @@ def build_value_map(width: int = 32, learning_rate: float = 4e-4) -> keras.Model
     model = keras.Model(inputs, ExpectedSum(name="sum")(probabilities), name="value_map")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=[SumAccuracy()])
     return model
+
+
+def sum_distribution_model(value_map: keras.Model, canvas_size: int = CanvasConfig().canvas_size,
+                           optimizer: keras.optimizers.Optimizer | None = None,
+                           max_sum: int = CanvasConfig().max_sum) -> keras.Model:
+    """``value_map`` read as a distribution of the sum (:class:`SumDistribution`): canvases of
+    ``canvas_size`` in, ``(B, max_sum + 2)`` sum probabilities out; its weights are the value map's.
+
+    Compiled to maximise the log-probability of the true sum (sparse cross-entropy; give the sums as
+    targets), with ``optimizer`` (by default a fresh Adam at 4e-4; pass another model's to share it) and
+    the sum accuracy of the most likely sum.
+    """
+    inputs = keras.Input((canvas_size, canvas_size, 1), name="canvas")
+    distribution = SumDistribution(max_sum, name="sum_distribution")(value_probabilities(value_map)(inputs))
+    model = keras.Model(inputs, distribution, name=f"sum_distribution_{canvas_size}")
+    model.compile(optimizer=optimizer or keras.optimizers.Adam(4e-4), loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="sum_accuracy")])
+    return model
+
+
+def most_likely_sum_model(value_map: keras.Model, max_sum: int = CanvasConfig().max_sum) -> keras.Model:
+    """``value_map`` answering with the most likely sum of its :class:`SumDistribution`, ``(B, 1)``: how a
+    value map trained by its likelihood is read and shipped. It shares the value map's graph, so
+    :func:`value_probabilities` and :func:`predicted_sums` work on it as on the value map; each call must
+    give canvases of one size.
+    """
+    distribution = SumDistribution(max_sum, name="sum_distribution")(value_map.get_layer("values").output)
+    return keras.Model(value_map.input, MostLikelySum(name="most_likely_sum")(distribution),
+                       name="value_map_most_likely_sum")
 
 
 def value_probabilities(model: keras.Model) -> keras.Model:
@@ -109,10 +218,21 @@ CURRICULUM: tuple[tuple[float, CanvasConfig], ...] = (
 )
 
 
+#: How :func:`train_value_map_for` can train a value map on sums.
+OBJECTIVES = ("likelihood", "mse")
+
+
 def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float = 4e-4, batch_size: int = 256,
                         images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                        curriculum=CURRICULUM, log=print) -> dict[str, list[float]]:
+                        curriculum=CURRICULUM, objective: str = "likelihood", log=print) -> dict[str, list[float]]:
     """Train ``model`` on sums alone for ``seconds`` of wall time through ``curriculum``.
+
+    ``objective`` says what is learnt from each sum:
+
+    * ``"likelihood"``: the log-probability of the true sum under the map's :class:`SumDistribution`. Each
+      canvas size trains its own :func:`sum_distribution_model`, sharing ``model``'s weights and optimizer;
+      the history's ``sum_accuracy`` is that of the most likely sum (:func:`most_likely_sum_model`).
+    * ``"mse"``: the mean-squared error of ``model``'s own output, the expected sum.
 
     Stage *k* (phase *k* in the history) trains on fresh ``train`` canvases of stream
     ``seed + 1000 + 100 k``, made by ``workers`` processes; the validation canvases are
@@ -122,10 +242,23 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
     from mnistsum.feed import canvas_batches, fixed_batches, sum_target
     from mnistsum.timed import Stage, train_for
 
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r} is invalid: it must be one of {OBJECTIVES}.")
+    val_config = CanvasConfig(split="val")
+    trainers: dict[int, keras.Model] = {}
+
+    def trainer(config: CanvasConfig) -> keras.Model:
+        if objective == "mse":
+            return model
+        max_sum = max(c.max_sum for _, c in curriculum)
+        if config.canvas_size not in trainers:
+            trainers[config.canvas_size] = sum_distribution_model(model, config.canvas_size, model.optimizer, max_sum)
+        return trainers[config.canvas_size]
+
     def stage(phase: int, until: float, config: CanvasConfig) -> Stage:
         return Stage(until, phase, lambda: canvas_batches(config.replace(split="train"), seed + 1000 + 100 * phase,
-                                                          batch_size, sum_target, workers))
+                                                          batch_size, sum_target, workers), trainer(config))
 
     stages = [stage(phase, until, config) for phase, (until, config) in enumerate(curriculum, start=1)]
-    val = fixed_batches(CanvasConfig(split="val"), seed + 1001, val_images, batch_size, sum_target)
-    return train_for(model, seconds, learning_rate, stages, val, images_per_epoch, batch_size, log)
+    val = fixed_batches(val_config, seed + 1001, val_images, batch_size, sum_target)
+    return train_for(trainer(val_config), seconds, learning_rate, stages, val, images_per_epoch, batch_size, log)

@@ -62,3 +62,31 @@ def test_train_for_refuses_bad_times_and_stages(seconds, rate, until, message):
     stages = [Stage(u, i, _feed(0.0, [])) for i, u in enumerate(until)]
     with pytest.raises(ValueError, match=message):
         train_for(_tiny_model(), seconds, rate, stages, (np.ones((4, 3)), np.ones((4, 1))), images_per_epoch=4)
+
+
+def test_a_stage_may_train_its_own_model_that_shares_the_weights_and_optimizer():
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(1, kernel_initializer="zeros")
+    model = keras.Model(inputs, dense(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    doubled = keras.Model(inputs, 2.0 * dense(inputs))
+    doubled.compile(optimizer=model.optimizer, loss="mse")
+    val = (np.ones((4, 3)), np.full((4, 1), 3.0))
+    train_for(model, 0.5, 1e-2, [Stage(1.0, 1, _feed(6.0, []), doubled)], val, images_per_epoch=40, batch_size=4,
+              log=lambda _: None)
+    assert 0 < dense.get_weights()[0].sum() < 6.0, "doubled trained the shared layer towards 6 / 2 per input"
+    doubled.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    with pytest.raises(ValueError, match="the same object"):
+        train_for(model, 0.5, 1e-2, [Stage(1.0, 1, _feed(6.0, []), doubled)], val, images_per_epoch=4)
+
+
+def test_the_history_keeps_each_epochs_mean_training_scores_not_its_last_batchs():
+    def alternating():  # targets 1, 3, 1, 3, ...: an untrained zero model's squared errors 1, 9, 1, 9, ...
+        for k in itertools.count():
+            yield np.ones((4, 3), np.float32), np.full((4, 1), 1.0 + 2 * (k % 2), np.float32)
+
+    history = train_for(_tiny_model(), 1.0, 1e-12, [Stage(1.0, 1, alternating)], (np.ones((4, 3)), np.ones((4, 1))),
+                        images_per_epoch=8, batch_size=4, log=lambda _: None)
+    assert history["loss"][0] == pytest.approx(5.0, rel=1e-4), "the mean of 1 and 9, not the last batch's 9"
+    assert history["mae"][0] == pytest.approx(2.0, rel=1e-4)
+

@@ -1,12 +1,68 @@
-"""sum-only's value map: a sum of every window's expected digit value, learnt from sums alone."""
+"""sum-only's value map: every window's digit value, summed, learnt from sums alone."""
+
+import itertools
 
 import keras
 import numpy as np
 import pytest
 
 from mnistsum.generator import CanvasConfig
-from mnistsum.value_map import (CURRICULUM, N_VALUES, ExpectedSum, build_value_map, predicted_sums,
-                                train_value_map_for, value_probabilities)
+from mnistsum.value_map import (CURRICULUM, N_VALUES, ExpectedSum, SumDistribution, build_value_map,
+                                most_likely_sum_model, predicted_sums, sum_distribution_model, train_value_map_for,
+                                value_probabilities)
+
+
+def _enumerated_sum_distribution(p: np.ndarray, max_sum: int) -> np.ndarray:
+    """P(sum = s) of independent windows by listing every combination of values (slow, obviously right)."""
+    windows = p.reshape(-1, p.shape[-1])
+    out = np.zeros(max_sum + 2)
+    for values in itertools.product(range(p.shape[-1]), repeat=len(windows)):
+        out[min(sum(values), max_sum + 1)] += np.prod(windows[np.arange(len(windows)), values])
+    return out
+
+
+@pytest.mark.parametrize("grid, max_sum", [((2, 2), 45), ((1, 3), 45), ((2, 2), 12), ((1, 1), 4)])
+def test_sum_distribution_is_the_exact_distribution_of_the_sum_of_the_windows(grid, max_sum):
+    p = np.random.default_rng(sum(grid) + max_sum).dirichlet(np.full(N_VALUES, 0.3), size=(2, *grid))
+    got = keras.ops.convert_to_numpy(SumDistribution(max_sum)(p.astype(np.float32)))
+    assert got.shape == (2, max_sum + 2)
+    for canvas in range(2):
+        np.testing.assert_allclose(got[canvas], _enumerated_sum_distribution(p[canvas], max_sum), atol=2e-6)
+    np.testing.assert_allclose(got.sum(-1), 1, atol=1e-5)
+
+
+def test_sum_distribution_refuses_an_unknown_canvas_size_and_a_bad_cap():
+    with pytest.raises(ValueError, match="integer >= 0"):
+        SumDistribution(max_sum=-1)
+    model = most_likely_sum_model(build_value_map(width=4))
+    model.predict(np.zeros((2, 56, 56, 1), np.float32), verbose=0)
+    with pytest.raises(ValueError, match="one size per model"):  # a second size makes TensorFlow relax the shape
+        model.predict(np.zeros((2, 64, 64, 1), np.float32), verbose=0)
+
+
+def _brightness_map() -> keras.Model:
+    """A stand-in value map whose windows say "nothing" on black and lean to 9 the brighter they are."""
+    inputs = keras.Input((None, None, 1), name="canvas")
+    logits = keras.layers.Conv2D(N_VALUES, 28, strides=4, name="value_logits")
+    outputs = keras.layers.Softmax(name="values")(logits(inputs))
+    model = keras.Model(inputs, outputs)
+    values = np.arange(N_VALUES, dtype=np.float32)
+    logits.set_weights([np.broadcast_to(values * 20 / 784, (28, 28, 1, N_VALUES)), -10 * values])
+    return model
+
+
+def test_the_most_likely_sum_is_the_mode_of_the_maps_sum_distribution(tmp_path):
+    value_map = _brightness_map()
+    canvases = np.random.default_rng(2).uniform(0, 1, (4, 56, 56, 1)).astype(np.float32)
+    canvases *= np.array([0.0, 0.75, 0.85, 1.0], np.float32)[:, None, None, None]  # sums 0, a few, more, > 45
+    distribution = keras.ops.convert_to_numpy(sum_distribution_model(value_map, canvas_size=56)(canvases))
+    model = most_likely_sum_model(value_map)
+    sums = predicted_sums(model, canvases)
+    np.testing.assert_array_equal(sums, distribution.argmax(-1))
+    assert sums[0] == 0 and sums[-1] == 46 and len(set(sums.tolist())) > 2, sums
+    assert value_probabilities(model)(canvases).shape == (4, 8, 8, N_VALUES)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(predicted_sums(keras.models.load_model(tmp_path / "m.keras"), canvases), sums)
 
 
 def test_expected_sum_adds_the_expected_value_of_every_cell():
@@ -37,13 +93,19 @@ def test_a_saved_value_map_reloads_and_predicts_the_same(tmp_path):
     np.testing.assert_allclose(predicted_sums(again, canvases), predicted_sums(model, canvases), rtol=1e-5)
 
 
-def test_the_curriculum_ends_on_the_benchmark_recipe_and_labels_only_sums():
+@pytest.mark.parametrize("objective", ["likelihood", "mse"])
+def test_the_curriculum_ends_on_the_benchmark_recipe_and_labels_only_sums(objective):
     untils = [until for until, _ in CURRICULUM]
     assert untils == sorted(untils) and untils[-1] == 1.0
     assert CURRICULUM[0][1].max_digits == 1 and CURRICULUM[-1][1] == CanvasConfig()
     model = build_value_map(width=4)
-    history = train_value_map_for(model, seconds=3, batch_size=4, images_per_epoch=8, val_images=4, log=lambda _: None)
+    before = model.get_layer("conv1").get_weights()[0].copy()
+    history = train_value_map_for(model, seconds=3, batch_size=4, images_per_epoch=8, val_images=4,
+                                  objective=objective, log=lambda _: None)
     assert set(history["phase"]) == {1, 2, 3}
     assert "val_sum_accuracy" in history and all(0 <= a <= 1 for a in history["val_sum_accuracy"])
+    assert not np.allclose(model.get_layer("conv1").get_weights()[0], before), "the value map's own weights train"
     with pytest.raises(ValueError, match="seconds > 0"):
         train_value_map_for(model, seconds=0)
+    with pytest.raises(ValueError, match="objective='sum'"):
+        train_value_map_for(model, seconds=1, objective="sum")

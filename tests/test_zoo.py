@@ -182,11 +182,13 @@ def test_sum_only_trains_for_its_seconds_on_sums_alone(tmp_path, monkeypatch, ca
 
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
-    main(["train", "--model", "sum-only", "--seconds", "4", "--workers", "2", "--seed", "5", "--eval-images", "8"])
+    main(["train", "--model", "sum-only", "--seconds", "4", "--workers", "2", "--seed", "5", "--eval-images", "8",
+          "--batch-size", "4"])
     record = _last_json(capsys)
     budget = record["budget"]
-    assert budget["seconds"] == 4 and budget["workers"] == 2 and budget["seed"] == 5
+    assert budget["seconds"] == 4 and budget["workers"] == 2 and budget["seed"] == 5 and budget["batch_size"] == 4
     assert budget["labels"] == "sums only" and len(budget["curriculum"]) == 3
+    assert budget["objective"].startswith("likelihood")
     assert set(record["history"]["phase"]) == {1, 2, 3}, "every stage of the curriculum trains"
     assert budget["images_seen"] == sum(record["history"]["images"]) > 0
     assert "--seconds 4" in record["command"] and (tmp_path / "sum-only-quick.keras").exists()
@@ -200,7 +202,7 @@ def test_sum_only_trains_for_its_seconds_on_sums_alone(tmp_path, monkeypatch, ca
     (["--model", "best", "--resume", "--seed", "99", "--learning-rate", "0"], "--learning-rate 0.0"),
     (["--model", "best", "--seconds", "60"], "apply to sum-only and to --resume"),
     (["--model", "sum-only", "--epochs", "3"], "give --seconds T"),
-    (["--model", "sum-only", "--batch-size", "8"], "give --seconds T"),
+    (["--model", "sum-only", "--images-per-epoch", "8"], "give --seconds T"),
     (["--model", "sum-only", "--seconds", "60", "--max-hours", "1"], "not both"),
     (["--model", "sum-only", "--seconds", "9", "--workers", "0"], "--workers 0"),
     (["--model", "best", "--resume", "--seed", "99", "--workers", "4"], "give --seconds too"),

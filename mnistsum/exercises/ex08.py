@@ -114,11 +114,14 @@ Discussion (what a good answer says):
   sums (near 0 or 45) get very few examples; focal loss and class weights re-weight them but cannot create
   information.
 - Architectures that build in the structure learn far faster from sums alone: a per-location "value map"
-  (each position predicts a distribution over the values 0..9 and the model sums the expectations), or
-  attention over object slots. The sum is then a fixed, differentiable function of per-digit answers.
+  (each position predicts a distribution over the values 0..9), or attention over object slots. The sum is
+  then a fixed, differentiable function of per-digit answers.
+- The loss matters as much. Summing the expected values and scoring them with a mean-squared error accepts
+  soft answers that are right on average. Taking each position's value as an independent draw gives the sum a
+  distribution (the convolution of theirs); its likelihood rewards only sure, exact answers.
 - A curriculum helps too: canvases with 0 or 1 digits first (the sum is then the digit's label!), then more.
 - Cost in the course: the sum-only ResNet stays at the plateau of the most common sum (5.9%) after 25,000
-  canvases. The shipped value map (sum-only) reaches 68% after 8 million canvases on a GPU: it finds the
-  digits and gives each about its value, but its values stay soft. The detector of 09, told the boxes and
-  labels, reaches 97.7% (see the comparison table).""",
+  canvases. The value map trained by MSE reached 68% after 8 million canvases on a GPU; trained by the
+  likelihood of the sum (the shipped sum-only), 84% after 416,000 canvases on 2 CPU cores. The detector of
+  09, told the boxes and labels, reaches 98.1% (see the comparison table).""",
 )
