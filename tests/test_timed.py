@@ -89,4 +89,3 @@ def test_the_history_keeps_each_epochs_mean_training_scores_not_its_last_batchs(
                         images_per_epoch=8, batch_size=4, log=lambda _: None)
     assert history["loss"][0] == pytest.approx(5.0, rel=1e-4), "the mean of 1 and 9, not the last batch's 9"
     assert history["mae"][0] == pytest.approx(2.0, rel=1e-4)
-
