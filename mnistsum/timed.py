@@ -68,7 +68,7 @@ def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: 
     epoch = {"batches": 0, "images": 0, "sums": {}}  # sums: each training score times its batch's size
     start = epoch_start = time.perf_counter()
 
-    def end_epoch(lr: float, phase: int, trainer: keras.Model) -> None:
+    def end_epoch(lr: float, phase: int) -> None:
         nonlocal epoch_start
         val_scores = model.evaluate(val[0], val[1], sample_weight=val[2] if len(val) > 2 else None,
                                     batch_size=batch_size, verbose=0, return_dict=True)
@@ -80,17 +80,14 @@ def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: 
         log(f"epoch {len(history['loss'])}: {time.perf_counter() - start:.0f} s, " +
             ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
         epoch.update(batches=0, images=0, sums={})
-        trainer.reset_metrics()
         epoch_start = time.perf_counter()
 
     lr = learning_rate
-    model.reset_metrics()
     for stage in stages:
         trainer = stage.model or model
         if trainer.optimizer is not model.optimizer:
             raise ValueError(f"stage {stage.phase}'s model must be compiled with train_for's model's optimizer "
                              "(the same object), so that the learning rate and Adam's moments carry over.")
-        trainer.reset_metrics()
         feed = stage.feed()
         try:
             for trained, (x, *targets) in enumerate(feed):
@@ -99,15 +96,15 @@ def train_for(model: keras.Model, seconds: float, learning_rate: float, stages: 
                     break
                 lr = time_cosine(min(fraction, 1.0), learning_rate)
                 model.optimizer.learning_rate.assign(lr)
-                # train_on_batch gives this batch's scores alone; the history keeps the epoch's means
+                # train_on_batch resets the metrics and reports this batch alone; the history keeps the epoch's means
                 for key, value in trainer.train_on_batch(x, *targets, return_dict=True).items():
                     epoch["sums"][key] = epoch["sums"].get(key, 0.0) + float(value) * len(x)
                 epoch["batches"] += 1
                 epoch["images"] += len(x)
                 if epoch["batches"] == batches_per_epoch:
-                    end_epoch(lr, stage.phase, trainer)
+                    end_epoch(lr, stage.phase)
         finally:
             feed.close()
         if epoch["batches"]:
-            end_epoch(lr, stage.phase, trainer)
+            end_epoch(lr, stage.phase)
     return history

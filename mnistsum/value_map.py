@@ -246,11 +246,11 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
         raise ValueError(f"objective={objective!r} is invalid: it must be one of {OBJECTIVES}.")
     val_config = CanvasConfig(split="val")
     trainers: dict[int, keras.Model] = {}
+    max_sum = max(c.max_sum for _, c in curriculum)
 
     def trainer(config: CanvasConfig) -> keras.Model:
         if objective == "mse":
             return model
-        max_sum = max(c.max_sum for _, c in curriculum)
         if config.canvas_size not in trainers:
             trainers[config.canvas_size] = sum_distribution_model(model, config.canvas_size, model.optimizer, max_sum)
         return trainers[config.canvas_size]
