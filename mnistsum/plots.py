@@ -165,21 +165,22 @@ def show_detections(image: np.ndarray, boxes, digits, found_boxes, found_digits,
     return ax
 
 
-def show_value_map(image: np.ndarray, probabilities: np.ndarray, boxes=None, digits=None, ax=None, title: str = ""):
-    """A canvas under a value map's expected value per window (colour), drawn at each window's centre.
+def show_value_map(image: np.ndarray, probabilities: np.ndarray, boxes=None, digits=None, ax=None, title: str = "",
+                   cell: int = 1):
+    """A canvas under a value map's expected value per window or cell (colour), drawn where each one reads.
 
-    ``probabilities`` is one canvas's ``(G, G, 10)`` output of :func:`mnistsum.value_map.value_probabilities`;
-    the map's cells are :data:`mnistsum.grid.STRIDE` pixels apart, each the centre of a 28×28 window.
+    ``probabilities`` is one canvas's ``(G, G, 10)`` output of :func:`mnistsum.value_map.value_probabilities`:
+    windows :data:`mnistsum.grid.STRIDE` pixels apart, each the centre of a 28×28 window (``cell=1``), or
+    cells of ``cell × cell`` windows, each drawn over the centres of its windows.
     """
     from mnistsum.grid import STRIDE
     from mnistsum.value_map import expected_values
 
     ax = show_canvas(image, boxes, digits, ax=ax, title=title)
     values = expected_values(probabilities)
-    half = STRIDE / 2
-    centre = PATCH // 2 - 0.5  # the first window's centre, in pixel coordinates
-    extent = (centre - half, centre + STRIDE * (values.shape[1] - 1) + half,
-              centre + STRIDE * (values.shape[0] - 1) + half, centre - half)
+    step = STRIDE * cell
+    start = PATCH // 2 - 0.5 - STRIDE / 2  # where the first window's share of the canvas begins, in pixels
+    extent = (start, start + step * values.shape[1], start + step * values.shape[0], start)
     shown = ax.imshow(np.ma.masked_less(values, 0.05), cmap="autumn", alpha=0.75, vmin=0, vmax=9, extent=extent)
     ax.set_xlim(-0.5, image.shape[1] - 0.5)
     ax.set_ylim(image.shape[0] - 0.5, -0.5)

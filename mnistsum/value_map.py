@@ -17,6 +17,11 @@ It can be trained and read in two ways (:data:`OBJECTIVES`):
   Training maximises the probability of the true sum; the answer is the most likely sum
   (:func:`most_likely_sum_model`).
 
+A map can also read *cells* instead of windows (``build_value_map(cell=CELL)``, sum-only's):
+one categorical per block of 7×7 windows (:class:`CellValues`). No two digits are centred in one
+cell, so a cell holds at most one digit and the map cannot count a digit twice inside it; only
+at the cells' edges must it learn which cell a digit belongs to.
+
 Value 0 stands for "adds nothing": background, clutter, or the digit 0, which the sum alone
 cannot tell apart. The bias of value 0 starts at :data:`ZERO_PRIOR`, so that each window
 starts near "nothing here" and a canvas near the mean sum; without it the first steps push
@@ -49,6 +54,12 @@ N_VALUES = 10
 #: Starting logit of value 0 against 0 for values 1–9: p(value > 0) ≈ 0.8% per window (5 digits among the 676
 #: windows of a 128×128 canvas are 0.7%), so a blank canvas starts at about 27, near the mean sum of 22.5.
 ZERO_PRIOR = 7.0
+#: Windows per side of a cell (:class:`CellValues`): a cell's window centres span ``STRIDE * (CELL - 1)`` = 24
+#: pixels, less than a digit's 28, so two digits that do not overlap are never centred in the same cell.
+CELL = PATCH // STRIDE
+#: Starting logit of value 0 in a cell map: p(value > 0) = 9 / (9 + e³) ≈ 31% per cell, about 5 of the 16 cells
+#: of a 128×128 canvas, so a blank canvas starts at about 25.
+CELL_ZERO_PRIOR = 3.0
 
 
 @keras.saving.register_keras_serializable(package="mnistsum")
@@ -58,6 +69,13 @@ class ExpectedSum(keras.layers.Layer):
     def call(self, probabilities):
         values = keras.ops.arange(N_VALUES, dtype=probabilities.dtype)
         return keras.ops.sum(probabilities * values, axis=(1, 2, 3))[:, None]
+
+
+def _whole_number(name: str, value, minimum: int) -> int:
+    """``value`` as an int, or a ValueError that names it if it is not a whole number >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} is invalid: it must be an integer >= {minimum}.")
+    return int(value)
 
 
 def _sum_pairs(a_len: int, b_len: int, cap: int) -> np.ndarray:
@@ -89,9 +107,7 @@ class SumDistribution(keras.layers.Layer):
 
     def __init__(self, max_sum: int = CanvasConfig().max_sum, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(max_sum, bool) or not isinstance(max_sum, (int, np.integer)) or max_sum < 0:
-            raise ValueError(f"SumDistribution max_sum={max_sum!r} is invalid: it must be an integer >= 0.")
-        self.max_sum = int(max_sum)
+        self.max_sum = _whole_number("SumDistribution max_sum", max_sum, 0)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.max_sum + 2)
@@ -131,15 +147,58 @@ class MostLikelySum(keras.layers.Layer):
         return keras.ops.cast(keras.ops.argmax(probabilities, axis=-1), "float32")[:, None]
 
 
-def build_value_map(width: int = 32, learning_rate: float = 4e-4) -> keras.Model:
+@keras.saving.register_keras_serializable(package="mnistsum")
+class CellValues(keras.layers.Layer):
+    """``(B, H, W, 10)`` value logits of windows -> ``(B, ⌈H/cell⌉, ⌈W/cell⌉, 10)`` value probabilities of
+    cells.
+
+    A cell is a block of ``cell × cell`` windows (the last row and column of blocks may be cut short).
+    One softmax runs over all of a block's (window, value) pairs, so one window and one value win per
+    cell; P(cell value = v) adds up the pairs with value v.
+
+    >>> logits = np.zeros((1, 8, 8, N_VALUES), np.float32); logits[..., 0] = 20; logits[0, 1, 2, 7] = 40
+    >>> cells = keras.ops.convert_to_numpy(CellValues()(logits))
+    >>> cells.shape, cells[0, :, :, 7].round(2).tolist()
+    ((1, 2, 2, 10), [[1.0, 0.0], [0.0, 0.0]])
+    """
+
+    def __init__(self, cell: int = CELL, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = _whole_number("CellValues cell (windows per side)", cell, 1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *(None if n is None else -(-n // self.cell) for n in input_shape[1:3]),
+                input_shape[3])
+
+    def call(self, logits):
+        shape, values, cell = keras.ops.shape(logits), logits.shape[-1], self.cell
+        rows, cols = (shape[1] + cell - 1) // cell, (shape[2] + cell - 1) // cell
+        blocks = keras.ops.pad(logits, [[0, 0], [0, rows * cell - shape[1]], [0, cols * cell - shape[2]], [0, 0]],
+                               constant_values=-1e9)  # windows that do not exist get no probability
+        blocks = keras.ops.reshape(blocks, (shape[0], rows, cell, cols, cell, values))
+        blocks = keras.ops.reshape(keras.ops.transpose(blocks, (0, 1, 3, 2, 4, 5)),
+                                   (shape[0], rows, cols, cell * cell * values))
+        pairs = keras.ops.reshape(keras.ops.softmax(blocks, axis=-1), (shape[0], rows, cols, cell * cell, values))
+        return keras.ops.sum(pairs, axis=3)
+
+    def get_config(self):
+        return {**super().get_config(), "cell": self.cell}
+
+
+def build_value_map(width: int = 32, learning_rate: float = 4e-4, cell: int = 1) -> keras.Model:
     """The value map, compiled with Adam, mean-squared error on the sum and sum accuracy.
 
-    Fully convolutional like the detector: any canvas of at least 28×28 pixels in, one sum out.
+    Fully convolutional like the detector: any canvas of at least 28×28 pixels in, one sum out. With
+    ``cell=1`` every window has its own softmax over the values; with ``cell=CELL`` every cell of 7×7
+    windows has one (:class:`CellValues`).
     """
+    cell = _whole_number(f"cell (1 for a value per window, CELL={CELL} for a value per cell)", cell, 1)
     inputs = keras.Input((None, None, 1), name="canvas")
+    prior = ZERO_PRIOR if cell == 1 else CELL_ZERO_PRIOR
     logits = keras.layers.Conv2D(N_VALUES, 1, name="value_logits",
-                                 bias_initializer=keras.initializers.Constant([ZERO_PRIOR] + [0.0] * (N_VALUES - 1)))
-    probabilities = keras.layers.Softmax(name="values")(logits(window_features(inputs, width)))
+                                 bias_initializer=keras.initializers.Constant([prior] + [0.0] * (N_VALUES - 1)))
+    read = keras.layers.Softmax(name="values") if cell == 1 else CellValues(cell, name="values")
+    probabilities = read(logits(window_features(inputs, width)))
     model = keras.Model(inputs, ExpectedSum(name="sum")(probabilities), name="value_map")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=[SumAccuracy()])
     return model
@@ -190,9 +249,12 @@ def expected_values(probabilities: np.ndarray) -> np.ndarray:
     return (np.asarray(probabilities, np.float64) * np.arange(N_VALUES)).sum(-1)
 
 
-def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """The value a map gives each annotated digit: the sum of the expected values of the windows
-    centred inside the digit's box. ``(N, max_digits)``, NaN where a digit is padding.
+def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray, cell: int = 1) -> np.ndarray:
+    """The value a map gives each annotated digit, ``(N, max_digits)``, NaN where a digit is padding.
+
+    For a map of windows (``cell=1``), the sum of the expected values of the windows centred inside the
+    digit's box; for a map of cells, the expected value of the cell that holds the window nearest the
+    digit's centre (a cell holds at most one digit, so a digit the map put in the next cell gets 0 here).
 
     The model is never told where digits are, so this asks what it learnt: a map that reads digits
     gives each one about its value, and little to the windows outside every box.
@@ -200,13 +262,21 @@ def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     >>> p = np.zeros((1, 26, 26, N_VALUES)); p[..., 0] = 1; p[0, 10, 10] = np.eye(N_VALUES)[7]
     >>> value_per_digit(p, np.array([[[28, 28, 56, 56], [-1, -1, -1, -1]]])).tolist()  # centre 4*10+14 = 54
     [[7.0, nan]]
+    >>> p = np.zeros((1, 4, 4, N_VALUES)); p[..., 0] = 1; p[0, 1, 2] = np.eye(N_VALUES)[7]  # row 1, column 2
+    >>> value_per_digit(p, np.array([[[60, 30, 88, 58]]]), cell=CELL).tolist()  # nearest window: x 15, y 8
+    [[7.0]]
     """
     boxes = np.asarray(boxes)
     values = expected_values(probabilities)  # (N, G, G)
-    centres = STRIDE * np.arange(values.shape[1]) + PATCH // 2
-    inside_x = (centres >= boxes[..., 0, None]) & (centres < boxes[..., 2, None])  # (N, D, G)
-    inside_y = (centres >= boxes[..., 1, None]) & (centres < boxes[..., 3, None])
-    found = np.einsum("ndy,ndx,nyx->nd", inside_y, inside_x, values)
+    if cell == 1:
+        centres = STRIDE * np.arange(values.shape[1]) + PATCH // 2
+        inside_x = (centres >= boxes[..., 0, None]) & (centres < boxes[..., 2, None])  # (N, D, G)
+        inside_y = (centres >= boxes[..., 1, None]) & (centres < boxes[..., 3, None])
+        found = np.einsum("ndy,ndx,nyx->nd", inside_y, inside_x, values)
+    else:
+        nearest = np.rint(np.maximum(boxes[..., :2], 0) / STRIDE).astype(int) // cell  # (N, D, 2): cell x, y
+        columns, rows = (np.minimum(nearest[..., k], values.shape[2 - k] - 1) for k in (0, 1))
+        found = values[np.arange(len(values))[:, None], rows, columns]
     return np.where(boxes[..., 0] >= 0, found, np.nan)
 
 

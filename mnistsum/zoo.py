@@ -131,13 +131,13 @@ SUM_ONLY_SECONDS = 3_600
 
 def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: float | None = None,
                    workers: int = 1, batch_size: int | None = None) -> Trained:
-    """Train a fresh value map (:mod:`mnistsum.value_map`) on sums alone for ``seconds`` of wall time, by the
-    likelihood of each true sum; the model returned answers with the most likely sum.
+    """Train a fresh value map of cells (:mod:`mnistsum.value_map`) on sums alone for ``seconds`` of wall time,
+    by the likelihood of each true sum; the model returned answers with the most likely sum.
 
     Its canvases come from ``workers`` processes. Call it in :func:`strategy_scope` (as :func:`train` does)
     to build and train under TensorFlow's distribution strategy.
     """
-    from mnistsum.value_map import CURRICULUM, build_value_map, most_likely_sum_model, train_value_map_for
+    from mnistsum.value_map import CELL, CURRICULUM, build_value_map, most_likely_sum_model, train_value_map_for
 
     recipe = pick(full=SUM_ONLY_RECIPE, quick={**SUM_ONLY_RECIPE, "batch_size": 8, "images_per_epoch": 16,
                                                "val_images": 8})
@@ -145,11 +145,12 @@ def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: f
               "batch_size": batch_size or recipe["batch_size"]}
     seconds = seconds or pick(full=SUM_ONLY_SECONDS, quick=3)
     start = time.perf_counter()
-    model = build_value_map(learning_rate=recipe["learning_rate"])
+    model = build_value_map(learning_rate=recipe["learning_rate"], cell=CELL)
     history = train_value_map_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
                                   recipe["images_per_epoch"], seed, workers, recipe["val_images"])
     curriculum = [f"until {until:.0%} of the time: {config}" for until, config in CURRICULUM]
     budget = {**recipe, "labels": "sums only", "objective": "likelihood of the true sum (SumDistribution)",
+              "values": f"one per cell of {CELL}x{CELL} windows (CellValues)",
               "curriculum": curriculum, **_timed_budget(seconds, workers, seed, history)}
     return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)
 
@@ -444,8 +445,8 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in (
              "06_digit_classifier", _predict_digits, _train_digit_classifier, reads_canvases=False),
     ZooEntry("sequence", "5 softmax heads read the digits left to right; sum of the heads",
              "07_sequence_readout", _predict_sequence_sums, _train_sequence),
-    ZooEntry("sum-only", "value map: the detector's layout, each window a distribution over digit values; "
-                         "the most likely sum of them; trained on sums alone",
+    ZooEntry("sum-only", "value map of cells: the detector's layout, each cell of 7x7 windows a distribution over "
+                         "digit values; the most likely sum of them; trained on sums alone",
              "08_resnet_focal", _predict_value_sums, _train_sum_only),
     ZooEntry("best", "fully convolutional digit detector, a reader trained on warped digits as a second opinion; "
                      "sum of the detected digits",
