@@ -234,7 +234,8 @@ def most_likely_sum_model(value_map: keras.Model, max_sum: int = CanvasConfig().
 
 
 def value_probabilities(model: keras.Model) -> keras.Model:
-    """The map inside a value map: canvases -> ``(B, H, W, 10)`` value probabilities of every window."""
+    """The map inside a value map: canvases -> ``(B, H, W, 10)`` value probabilities of every window (or, in a
+    map of cells, of every cell)."""
     return keras.Model(model.input, model.get_layer("values").output)
 
 
@@ -266,6 +267,7 @@ def value_per_digit(probabilities: np.ndarray, boxes: np.ndarray, cell: int = 1)
     >>> value_per_digit(p, np.array([[[60, 30, 88, 58]]]), cell=CELL).tolist()  # nearest window: x 15, y 8
     [[7.0]]
     """
+    cell = _whole_number("value_per_digit cell (1 for a map of windows, CELL for a map of cells)", cell, 1)
     boxes = np.asarray(boxes)
     values = expected_values(probabilities)  # (N, G, G)
     if cell == 1:

@@ -87,6 +87,8 @@ def test_value_per_digit_of_a_cell_map_is_the_value_of_the_cell_of_the_digits_ne
                        [100, 100, 128, 128],  # window 25, in cell 3
                        [-1, -1, -1, -1]]])
     np.testing.assert_array_equal(value_per_digit(p, boxes, cell=CELL), [[0.0, 4.0, 9.0, np.nan]])
+    with pytest.raises(ValueError, match="value_per_digit cell .*integer >= 1"):
+        value_per_digit(p, boxes, cell=0)
 
 
 def _brightness_map() -> keras.Model:
