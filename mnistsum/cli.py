@@ -113,12 +113,13 @@ def _add_train(sub) -> None:
     p.add_argument("--ship", action="store_true",
                    help="also save the weights and record into mnistsum/weights/ (not in quick mode)")
     p.add_argument("--resume", action="store_true",
-                   help="best only: train the shipped detector further, a warm restart of its whole-canvas phase "
-                        "on fresh canvases; the record adds this stage to the earlier ones")
+                   help="best or sum-only: train the shipped model further, a warm restart on fresh canvases "
+                        "(best: its whole-canvas phase; sum-only: the benchmark's recipe); the record adds "
+                        "this stage to the earlier ones")
     p.add_argument("--seed", type=int, help="with --resume (required): the stream of fresh training canvases, "
                                              "one that no earlier stage used; for sum-only (default 1)")
     p.add_argument("--learning-rate", type=float, help="with --resume: where the cosine starts (default 3e-4; "
-                                                       "6e-4 with --seconds); for sum-only (default 4e-4)")
+                                                       "6e-4 with --seconds; sum-only 2e-4); for sum-only (default 4e-4)")
     p.add_argument("--seconds", type=float, help="with --resume, or for sum-only (default 1 hour): train for this "
                                                  "wall time, the cosine following the clock (for a GPU whose "
                                                  "speed you don't know in advance)")
@@ -193,7 +194,7 @@ def cmd_train(args) -> None:
                     seconds=args.seconds, workers=args.workers)
     _refuse_quick_ship(args)
     if args.resume:
-        return _resume_best(args)
+        return _resume(args)
     if args.augment:
         raise ValueError("--augment applies to a timed stage of best: give --resume --seconds T with it.")
     if args.model == "sum-only":
@@ -232,17 +233,35 @@ def _save_and_report(name: str, model, record: dict, history: dict | None, ship:
     print(json.dumps(record))
 
 
-def _resume_best(args) -> None:
+def _resume(args) -> None:
+    """``train --resume``: train the shipped best or sum-only further, as a new stage of its record."""
     from mnistsum import zoo
 
-    if args.model != "best":
-        raise ValueError(f"--resume trains the shipped best further; {args.model} has no resumable recipe.")
-    previous = zoo.shipped_record("best")
+    if args.model not in ("best", "sum-only"):
+        raise ValueError(f"--resume trains the shipped best or sum-only further; {args.model} has no resumable "
+                         "recipe.")
+    previous = zoo.shipped_record(args.model)
     if previous is None:
-        raise ValueError("--resume: no shipped best to resume; train one with `python -m mnistsum train --model best`.")
+        raise ValueError(f"--resume: no shipped {args.model} to resume; train one with "
+                         f"`python -m mnistsum train --model {args.model}`.")
     used = sorted(zoo.stage_seeds(previous))
     if args.seed is None or args.seed in used:
         raise ValueError(f"--resume needs --seed S, a canvas stream no earlier stage used (used: {used}).")
+    if args.model == "sum-only":
+        if args.augment:
+            raise ValueError("--augment applies to best; sum-only trains on the plain digits.")
+        with zoo.strategy_scope():
+            trained = zoo.resume_sum_only(args.seed, _sum_only_seconds(args), args.learning_rate,
+                                          args.workers or 1, args.batch_size)
+    else:
+        trained = _resume_best(args)
+    stage = _zoo_record(args.model, trained, args)
+    _save_and_report(args.model, trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
+
+
+def _resume_best(args):
+    from mnistsum import zoo
+
     if args.seconds is None and args.workers is not None:
         raise ValueError("--workers applies to a timed stage: give --seconds too.")
     if args.seconds is not None and (args.epochs or args.max_hours):
@@ -251,25 +270,28 @@ def _resume_best(args) -> None:
         raise ValueError("--augment applies to a timed stage: give --seconds too.")
     from mnistsum.augment import DigitAugment
 
-    trained = zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
-                              _max_seconds(args), args.seconds, args.workers or 1,
-                              DigitAugment() if args.augment else None)
-    stage = _zoo_record("best", trained, args)
-    _save_and_report("best", trained.model, zoo.resumed_record(previous, stage), trained.history, args.ship)
+    return zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
+                           _max_seconds(args), args.seconds, args.workers or 1,
+                           DigitAugment() if args.augment else None)
 
 
-def _train_sum_only(args) -> None:
-    from mnistsum import zoo
-
+def _sum_only_seconds(args) -> float | None:
+    """The wall time sum-only trains for: ``--seconds`` or ``--max-hours`` (None: its recipe's)."""
     if args.epochs or args.images_per_epoch:
         raise ValueError("sum-only trains for a wall time through its curriculum: give --seconds T (or --max-hours), "
                          "not --epochs or --images-per-epoch.")
     if args.seconds and args.max_hours:
         raise ValueError("give --seconds or --max-hours, not both.")
+    return args.seconds or _max_seconds(args)
+
+
+def _train_sum_only(args) -> None:
+    from mnistsum import zoo
+
+    seconds = _sum_only_seconds(args)
     with zoo.strategy_scope():
-        trained = zoo.train_sum_only(args.seconds or _max_seconds(args),
-                                     1 if args.seed is None else args.seed, args.learning_rate, args.workers or 1,
-                                     args.batch_size)
+        trained = zoo.train_sum_only(seconds, 1 if args.seed is None else args.seed, args.learning_rate,
+                                     args.workers or 1, args.batch_size)
     _save_and_report("sum-only", trained.model, _zoo_record("sum-only", trained, args), trained.history, args.ship)
 
 

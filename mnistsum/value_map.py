@@ -198,7 +198,23 @@ def build_value_map(width: int = 32, learning_rate: float = 4e-4, cell: int = 1)
     logits = keras.layers.Conv2D(N_VALUES, 1, name="value_logits",
                                  bias_initializer=keras.initializers.Constant([prior] + [0.0] * (N_VALUES - 1)))
     read = keras.layers.Softmax(name="values") if cell == 1 else CellValues(cell, name="values")
-    probabilities = read(logits(window_features(inputs, width)))
+    return _expected_sum_model(inputs, read(logits(window_features(inputs, width))), learning_rate)
+
+
+def value_map_from(model: keras.Model, learning_rate: float = 4e-4) -> keras.Model:
+    """The value map inside ``model`` (a value map, or one read by :func:`most_likely_sum_model`, as the
+    shipped sum-only is), compiled afresh to train further. It shares ``model``'s weights.
+
+    >>> shipped = most_likely_sum_model(build_value_map(cell=CELL))
+    >>> value_map = value_map_from(shipped)
+    >>> value_map.get_layer("values") is shipped.get_layer("values"), value_map.output_shape
+    (True, (None, 1))
+    """
+    return _expected_sum_model(model.input, model.get_layer("values").output, learning_rate)
+
+
+def _expected_sum_model(inputs, probabilities, learning_rate: float) -> keras.Model:
+    """Canvases -> the expected sum of ``probabilities``, compiled with Adam, mean-squared error and sum accuracy."""
     model = keras.Model(inputs, ExpectedSum(name="sum")(probabilities), name="value_map")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=[SumAccuracy()])
     return model
@@ -296,7 +312,8 @@ OBJECTIVES = ("likelihood", "mse")
 
 def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float = 4e-4, batch_size: int = 256,
                         images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                        curriculum=CURRICULUM, objective: str = "likelihood", log=print) -> dict[str, list[float]]:
+                        curriculum=CURRICULUM, objective: str = "likelihood", first_phase: int = 1,
+                        log=print) -> dict[str, list[float]]:
     """Train ``model`` on sums alone for ``seconds`` of wall time through ``curriculum``.
 
     ``objective`` says what is learnt from each sum:
@@ -306,8 +323,10 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
       the history's ``sum_accuracy`` is that of the most likely sum (:func:`most_likely_sum_model`).
     * ``"mse"``: the mean-squared error of ``model``'s own output, the expected sum.
 
-    Stage *k* (phase *k* in the history) trains on fresh ``train`` canvases of stream
-    ``seed + 1000 + 100 k``, made by ``workers`` processes; the validation canvases are
+    Stage *k* (phase *k* in the history, counted from ``first_phase``: a run that goes on from the
+    curriculum's last stage alone gives ``curriculum=CURRICULUM[-1:], first_phase=len(CURRICULUM)``)
+    trains on fresh ``train`` canvases of stream ``seed + 1000 + 100 k``, made by ``workers`` processes;
+    the validation canvases are
     ``val_images`` of the benchmark's recipe from the ``val`` split (stream ``seed + 1001``).
     The learning rate follows a cosine over the whole time (:func:`mnistsum.timed.train_for`).
     """
@@ -331,6 +350,6 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
         return Stage(until, phase, lambda: canvas_batches(config.replace(split="train"), seed + 1000 + 100 * phase,
                                                           batch_size, sum_target, workers), trainer(config))
 
-    stages = [stage(phase, until, config) for phase, (until, config) in enumerate(curriculum, start=1)]
+    stages = [stage(phase, until, config) for phase, (until, config) in enumerate(curriculum, start=first_phase)]
     val = fixed_batches(val_config, seed + 1001, val_images, batch_size, sum_target)
     return train_for(trainer(val_config), seconds, learning_rate, stages, val, images_per_epoch, batch_size, log)

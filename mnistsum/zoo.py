@@ -139,27 +139,69 @@ def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: f
     """
     from mnistsum.value_map import CELL, CURRICULUM, build_value_map, most_likely_sum_model, train_value_map_for
 
-    recipe = pick(full=SUM_ONLY_RECIPE, quick={**SUM_ONLY_RECIPE, "batch_size": 8, "images_per_epoch": 16,
-                                               "val_images": 8})
-    recipe = {**recipe, "learning_rate": learning_rate or recipe["learning_rate"],
-              "batch_size": batch_size or recipe["batch_size"]}
-    seconds = seconds or pick(full=SUM_ONLY_SECONDS, quick=3)
+    recipe, seconds = _sum_only_recipe(seconds, learning_rate, batch_size, SUM_ONLY_RECIPE["learning_rate"])
     start = time.perf_counter()
     model = build_value_map(learning_rate=recipe["learning_rate"], cell=CELL)
     history = train_value_map_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
                                   recipe["images_per_epoch"], seed, workers, recipe["val_images"])
     curriculum = [f"until {until:.0%} of the time: {config}" for until, config in CURRICULUM]
-    budget = {**recipe, "labels": "sums only", "objective": "likelihood of the true sum (SumDistribution)",
-              "values": f"one per cell of {CELL}x{CELL} windows (CellValues)",
+    budget = {**recipe, **_SUM_ONLY_LABELS, "values": f"one per cell of {CELL}x{CELL} windows (CellValues)",
               "curriculum": curriculum, **_timed_budget(seconds, workers, seed, history)}
     return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)
+
+
+def resume_sum_only(seed: int, seconds: float | None = None, learning_rate: float | None = None,
+                    workers: int = 1, batch_size: int | None = None) -> Trained:
+    """Train the shipped sum-only further: a warm restart on the benchmark's recipe (the curriculum's last
+    stage) for ``seconds`` of wall time, its canvases from stream ``seed`` (give each stage its own), the
+    learning rate a cosine from ``learning_rate`` (default :data:`RESUME_SUM_ONLY_LEARNING_RATE`).
+    The budget returned is this stage's alone; :func:`resumed_record` adds it to the earlier ones. Call it
+    in :func:`strategy_scope`, as :func:`train_sum_only`.
+    """
+    from mnistsum.value_map import CURRICULUM, most_likely_sum_model, train_value_map_for, value_map_from
+
+    recipe, seconds = _sum_only_recipe(seconds, learning_rate, batch_size, RESUME_SUM_ONLY_LEARNING_RATE)
+    start = time.perf_counter()
+    model = value_map_from(load_shipped("sum-only"), recipe["learning_rate"])
+    history = train_value_map_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
+                                  recipe["images_per_epoch"], seed, workers, recipe["val_images"],
+                                  curriculum=CURRICULUM[-1:], first_phase=len(CURRICULUM))
+    budget = {**recipe, **_SUM_ONLY_LABELS, "curriculum": [f"the whole time: {CURRICULUM[-1][1]}"],
+              **_timed_budget(seconds, workers, seed, history)}
+    return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)
+
+
+#: Where :func:`resume_sum_only`'s cosine starts: half the first stage's start.
+RESUME_SUM_ONLY_LEARNING_RATE = 2e-4
+_SUM_ONLY_LABELS = {"labels": "sums only", "objective": "likelihood of the true sum (SumDistribution)"}
+
+
+def _sum_only_recipe(seconds: float | None, learning_rate: float | None, batch_size: int | None,
+                     default_learning_rate: float) -> tuple[dict, float]:
+    """Sum-only's recipe (tiny in quick mode) with the given changes, and its wall time."""
+    recipe = pick(full=SUM_ONLY_RECIPE, quick={**SUM_ONLY_RECIPE, "batch_size": 8, "images_per_epoch": 16,
+                                               "val_images": 8})
+    recipe = {**recipe, "learning_rate": learning_rate or default_learning_rate,
+              "batch_size": batch_size or recipe["batch_size"]}
+    return recipe, seconds or pick(full=SUM_ONLY_SECONDS, quick=3)
 
 
 def _timed_budget(seconds: float, workers: int, seed: int, history: dict[str, list[float]]) -> dict:
     """What a run trained for a wall time (:func:`mnistsum.timed.train_for`) records of its budget."""
     return {"schedule": f"cosine over {seconds:g} s of wall time", "seconds": seconds, "workers": workers,
-            "seed": seed, "keras_backend": keras.backend.backend(), "unit": "canvases",
+            "seed": seed, **_backend_budget(), "unit": "canvases",
             "epochs": len(history["loss"]), "images_seen": int(sum(history["images"]))}
+
+
+def _backend_budget() -> dict:
+    """The Keras backend a run trained on and, under JAX, the precision of its matrix products (by default
+    JAX may multiply float32 in TF32 on recent NVIDIA GPUs; ``JAX_DEFAULT_MATMUL_PRECISION=highest`` stops it)."""
+    backend = keras.backend.backend()
+    if backend != "jax":
+        return {"keras_backend": backend}
+    import jax
+
+    return {"keras_backend": backend, "matmul_precision": jax.config.jax_default_matmul_precision or "default"}
 
 
 def _augment_for_mode(augment: DigitAugment | None) -> DigitAugment | None:

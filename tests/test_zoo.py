@@ -26,6 +26,21 @@ def agrees(accuracy: float, recorded: float, n: int) -> bool:
     return abs(accuracy - recorded) <= 3.5 * np.sqrt(recorded * (1 - recorded) / n) + 1 / n
 
 
+@pytest.fixture
+def quick_runs(tmp_path, monkeypatch):
+    """Quick mode, the trained models and their results written under ``tmp_path`` (returned)."""
+    from mnistsum import paths
+
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    return tmp_path
+
+
+def unused_seed(name: str) -> int:
+    """A canvas stream that no stage of shipped ``name`` trained on."""
+    return max(zoo.stage_seeds(zoo.shipped_record(name))) + 1
+
+
 @pytest.fixture(scope="module")
 def benchmark():
     return concat_batches(iter_batches(BENCHMARK_CONFIG, BENCHMARK_SEED, N))
@@ -118,15 +133,11 @@ def test_models_lists_every_model_with_its_score(capsys):
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_train_runs_every_model_in_quick_mode(name, tmp_path, monkeypatch, capsys):
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+def test_train_runs_every_model_in_quick_mode(name, quick_runs, capsys):
     main(["train", "--model", name, "--eval-images", "8"])
     record = _last_json(capsys)
     assert record["quick"] is True and record["budget"]["epochs"] >= 1
-    assert (tmp_path / f"{name}-quick.keras").exists()
+    assert (quick_runs / f"{name}-quick.keras").exists()
     with pytest.raises(SystemExit, match="never shipped"):
         main(["train", "--model", name, "--eval-images", "8", "--ship"])
 
@@ -140,14 +151,10 @@ def test_unknown_models_and_bad_options_are_named():
         main(["train", "--model", "best", "--batch-size", "8"])
 
 
-def test_resume_trains_the_shipped_best_further_and_adds_a_stage(tmp_path, monkeypatch, capsys):
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+def test_resume_trains_the_shipped_best_further_and_adds_a_stage(quick_runs, capsys):
     shipped = zoo.shipped_path("best").read_bytes()
     previous = zoo.shipped_record("best")
-    unused = max(zoo.stage_seeds(previous)) + 1
+    unused = unused_seed("best")
     main(["train", "--model", "best", "--resume", "--seed", str(unused), "--eval-images", "8"])
     record = _last_json(capsys)
     stages = record["budget"]["stages"]
@@ -156,17 +163,12 @@ def test_resume_trains_the_shipped_best_further_and_adds_a_stage(tmp_path, monke
     assert record["budget"]["images_seen"] == previous["budget"]["images_seen"] + 8
     assert record["budget"]["epochs"] == previous["budget"]["epochs"] + 1
     assert len(record["history"]["loss"]) == len(previous["history"]["loss"]) + 1
-    assert record["benchmark"]["n"] == 8 and (tmp_path / "best-quick.keras").exists()
+    assert record["benchmark"]["n"] == 8 and (quick_runs / "best-quick.keras").exists()
     assert zoo.shipped_path("best").read_bytes() == shipped, "a quick resume must never touch the shipped weights"
 
 
-def test_a_timed_resume_trains_for_its_seconds_with_workers(tmp_path, monkeypatch, capsys):
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
-    previous = zoo.shipped_record("best")
-    unused = max(zoo.stage_seeds(previous)) + 1
+def test_a_timed_resume_trains_for_its_seconds_with_workers(quick_runs, capsys):
+    unused = unused_seed("best")
     main(["train", "--model", "best", "--resume", "--seed", str(unused), "--seconds", "6", "--workers", "2",
           "--augment", "--eval-images", "8"])
     stage = _last_json(capsys)["budget"]["stages"][-1]
@@ -177,11 +179,7 @@ def test_a_timed_resume_trains_for_its_seconds_with_workers(tmp_path, monkeypatc
     assert "--seconds 6" in stage["command"]
 
 
-def test_sum_only_trains_for_its_seconds_on_sums_alone(tmp_path, monkeypatch, capsys):
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+def test_sum_only_trains_for_its_seconds_on_sums_alone(quick_runs, capsys):
     main(["train", "--model", "sum-only", "--seconds", "4", "--workers", "2", "--seed", "5", "--eval-images", "8",
           "--batch-size", "4"])
     record = _last_json(capsys)
@@ -191,11 +189,31 @@ def test_sum_only_trains_for_its_seconds_on_sums_alone(tmp_path, monkeypatch, ca
     assert budget["objective"].startswith("likelihood")
     assert set(record["history"]["phase"]) == {1, 2, 3}, "every stage of the curriculum trains"
     assert budget["images_seen"] == sum(record["history"]["images"]) > 0
-    assert "--seconds 4" in record["command"] and (tmp_path / "sum-only-quick.keras").exists()
+    assert "--seconds 4" in record["command"] and (quick_runs / "sum-only-quick.keras").exists()
+
+
+def test_resume_trains_the_shipped_sum_only_further_on_the_benchmark_recipe(quick_runs, capsys):
+    shipped = zoo.shipped_path("sum-only").read_bytes()
+    previous = zoo.shipped_record("sum-only")
+    unused = unused_seed("sum-only")
+    main(["train", "--model", "sum-only", "--resume", "--seed", str(unused), "--seconds", "3", "--batch-size", "4",
+          "--eval-images", "8"])
+    record = _last_json(capsys)
+    stage = record["budget"]["stages"][-1]["budget"]
+    assert stage["seed"] == unused and stage["learning_rate"] == zoo.RESUME_SUM_ONLY_LEARNING_RATE
+    assert stage["batch_size"] == 4 and stage["seconds"] == 3 and len(stage["curriculum"]) == 1
+    new = len(previous["history"]["loss"])
+    assert set(record["history"]["phase"][new:]) == {3}, "only the curriculum's last stage, numbered as in it"
+    assert record["history"]["val_sum_accuracy"][new] >= 0.5, "it starts from the shipped weights, not from scratch"
+    assert record["budget"]["images_seen"] == previous["budget"]["images_seen"] + stage["images_seen"]
+    assert zoo.shipped_path("sum-only").read_bytes() == shipped, "a quick resume must never touch the shipped weights"
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--model", "best", "--resume"], "needs --seed"),
+    (["--model", "sum-only", "--resume", "--seed", "1"], "no earlier stage used"),
+    (["--model", "sum-only", "--resume", "--seed", "99", "--epochs", "2"], "give --seconds T"),
+    (["--model", "sum-only", "--resume", "--seed", "99", "--augment"], "--augment applies to best"),
     (["--model", "best", "--resume", "--seed", "1"], "no earlier stage used"),
     (["--model", "sequence", "--resume", "--seed", "99"], "no resumable recipe"),
     (["--model", "best", "--seed", "99"], "apply to sum-only and to --resume"),
