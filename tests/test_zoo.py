@@ -233,3 +233,16 @@ def test_resume_trains_the_shipped_sum_only_further_on_the_benchmark_recipe(quic
 def test_resume_refuses_what_it_cannot_do(argv, message):
     with pytest.raises(SystemExit, match=message):
         main(["train", *argv])
+
+
+def test_a_jax_run_records_the_precision_of_its_matrix_products(monkeypatch):
+    jax = pytest.importorskip("jax")
+    monkeypatch.setattr(zoo.keras.backend, "backend", lambda: "jax")
+    before = jax.config.jax_default_matmul_precision
+    try:
+        jax.config.update("jax_default_matmul_precision", "highest")
+        assert zoo._backend_budget() == {"keras_backend": "jax", "matmul_precision": "highest"}
+        jax.config.update("jax_default_matmul_precision", None)
+        assert zoo._backend_budget()["matmul_precision"] == "default"
+    finally:
+        jax.config.update("jax_default_matmul_precision", before)
