@@ -260,6 +260,7 @@ def _resume(args) -> None:
 
 
 def _resume_best(args):
+    """The stage that ``train --model best --resume`` trains, after the checks that only best's options need."""
     from mnistsum import zoo
 
     if args.seconds is None and args.workers is not None:

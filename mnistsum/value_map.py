@@ -312,7 +312,7 @@ OBJECTIVES = ("likelihood", "mse")
 
 def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float = 4e-4, batch_size: int = 256,
                         images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                        curriculum=CURRICULUM, objective: str = "likelihood", first_phase: int = 1,
+                        curriculum=CURRICULUM, objective: str = "likelihood", from_phase: int = 1,
                         log=print) -> dict[str, list[float]]:
     """Train ``model`` on sums alone for ``seconds`` of wall time through ``curriculum``.
 
@@ -323,10 +323,10 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
       the history's ``sum_accuracy`` is that of the most likely sum (:func:`most_likely_sum_model`).
     * ``"mse"``: the mean-squared error of ``model``'s own output, the expected sum.
 
-    Stage *k* (phase *k* in the history, counted from ``first_phase``: a run that goes on from the
-    curriculum's last stage alone gives ``curriculum=CURRICULUM[-1:], first_phase=len(CURRICULUM)``)
-    trains on fresh ``train`` canvases of stream ``seed + 1000 + 100 k``, made by ``workers`` processes;
-    the validation canvases are
+    Stage *k* (phase *k* in the history) trains on fresh ``train`` canvases of stream
+    ``seed + 1000 + 100 k``, made by ``workers`` processes, until its share of the time. Stages before
+    ``from_phase`` are left out: a map trained already goes on with ``from_phase=len(curriculum)``, the
+    benchmark's recipe alone. The validation canvases are
     ``val_images`` of the benchmark's recipe from the ``val`` split (stream ``seed + 1001``).
     The learning rate follows a cosine over the whole time (:func:`mnistsum.timed.train_for`).
     """
@@ -335,6 +335,8 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is invalid: it must be one of {OBJECTIVES}.")
+    if _whole_number("from_phase", from_phase, 1) > len(curriculum):
+        raise ValueError(f"from_phase={from_phase} is invalid: the curriculum has {len(curriculum)} phases.")
     val_config = CanvasConfig(split="val")
     trainers: dict[int, keras.Model] = {}
     max_sum = max(c.max_sum for _, c in curriculum)
@@ -350,6 +352,7 @@ def train_value_map_for(model: keras.Model, seconds: float, learning_rate: float
         return Stage(until, phase, lambda: canvas_batches(config.replace(split="train"), seed + 1000 + 100 * phase,
                                                           batch_size, sum_target, workers), trainer(config))
 
-    stages = [stage(phase, until, config) for phase, (until, config) in enumerate(curriculum, start=first_phase)]
+    stages = [stage(phase, until, config) for phase, (until, config) in enumerate(curriculum, start=1)
+              if phase >= from_phase]
     val = fixed_batches(val_config, seed + 1001, val_images, batch_size, sum_target)
     return train_for(trainer(val_config), seconds, learning_rate, stages, val, images_per_epoch, batch_size, log)

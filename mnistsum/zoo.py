@@ -165,7 +165,7 @@ def resume_sum_only(seed: int, seconds: float | None = None, learning_rate: floa
     model = value_map_from(load_shipped("sum-only"), recipe["learning_rate"])
     history = train_value_map_for(model, seconds, recipe["learning_rate"], recipe["batch_size"],
                                   recipe["images_per_epoch"], seed, workers, recipe["val_images"],
-                                  curriculum=CURRICULUM[-1:], first_phase=len(CURRICULUM))
+                                  from_phase=len(CURRICULUM))
     budget = {**recipe, **_SUM_ONLY_LABELS, "curriculum": [f"the whole time: {CURRICULUM[-1][1]}"],
               **_timed_budget(seconds, workers, seed, history)}
     return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)

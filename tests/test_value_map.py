@@ -160,3 +160,7 @@ def test_the_curriculum_ends_on_the_benchmark_recipe_and_labels_only_sums(object
         train_value_map_for(model, seconds=0)
     with pytest.raises(ValueError, match="objective='sum'"):
         train_value_map_for(model, seconds=1, objective="sum")
+    with pytest.raises(ValueError, match="from_phase=4 .* has 3 phases"):
+        train_value_map_for(model, seconds=1, from_phase=4)
+    with pytest.raises(ValueError, match="from_phase=0 .*integer >= 1"):
+        train_value_map_for(model, seconds=1, from_phase=0)
