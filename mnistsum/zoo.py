@@ -132,7 +132,8 @@ SUM_ONLY_SECONDS = 3_600
 def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: float | None = None,
                    workers: int = 1, batch_size: int | None = None) -> Trained:
     """Train a fresh value map of cells (:mod:`mnistsum.value_map`) on sums alone for ``seconds`` of wall time,
-    by the likelihood of each true sum; the model returned answers with the most likely sum.
+    by the likelihood of each true sum; the model returned reads each canvas at the shifts that read validation
+    canvases best (:func:`_with_shifts`) and answers with the most likely sum.
 
     Its canvases come from ``workers`` processes. Call it in :func:`strategy_scope` (as :func:`train` does)
     to build and train under TensorFlow's distribution strategy.
@@ -147,7 +148,7 @@ def train_sum_only(seconds: float | None = None, seed: int = 1, learning_rate: f
     curriculum = [f"until {until:.0%} of the time: {config}" for until, config in CURRICULUM]
     budget = {**recipe, **_SUM_ONLY_LABELS, "values": f"one per cell of {CELL}x{CELL} windows (CellValues)",
               "curriculum": curriculum, **_timed_budget(seconds, workers, seed, history)}
-    return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)
+    return _with_shifts(Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start))
 
 
 def resume_sum_only(seed: int, seconds: float | None = None, learning_rate: float | None = None,
@@ -168,12 +169,49 @@ def resume_sum_only(seed: int, seconds: float | None = None, learning_rate: floa
                                   from_phase=len(CURRICULUM))
     budget = {**recipe, **_SUM_ONLY_LABELS, "curriculum": [f"the whole time: {CURRICULUM[-1][1]}"],
               **_timed_budget(seconds, workers, seed, history)}
-    return Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start)
+    return _with_shifts(Trained(most_likely_sum_model(model), history, budget, time.perf_counter() - start))
 
 
 #: Where :func:`resume_sum_only`'s cosine starts: half the first stage's start.
 RESUME_SUM_ONLY_LEARNING_RATE = 2e-4
 _SUM_ONLY_LABELS = {"labels": "sums only", "objective": "likelihood of the true sum (SumDistribution)"}
+
+
+#: The validation canvases on which sum-only's test-time shifts are chosen (:func:`_with_shifts`).
+SHIFTS_SEED = 9
+SHIFTS_CANVASES = 4_000
+
+
+def _with_shifts(trained: Trained) -> Trained:
+    """Read a freshly trained sum-only at the offsets, of :data:`mnistsum.shifts.CANDIDATES`, that get the most
+    sums of validation canvases right (:mod:`mnistsum.shifts`); the budget records the choice."""
+    from mnistsum.generator import CanvasConfig, generate
+    from mnistsum.shifts import CANDIDATES, choose_offsets, shifted_sum_model, sum_distributions
+
+    start = time.perf_counter()
+    n = pick(full=SHIFTS_CANVASES, quick=16)
+    val = generate(CanvasConfig(split="val"), SHIFTS_SEED, range(n))
+    offsets = sorted({o for candidate in CANDIDATES for o in candidate})
+    chosen, scores = choose_offsets(dict(zip(offsets, sum_distributions(trained.model, val.images, offsets))),
+                                    val.sums)
+    budget = {**trained.budget, "shifts": {
+        "offsets": list(chosen), "val_canvases": n, "val_seed": SHIFTS_SEED,
+        "val_sum_accuracy_by_offsets": {" ".join(map(str, c)): score for c, score in scores.items()}}}
+    return Trained(shifted_sum_model(trained.model, chosen), trained.history, budget,
+                   trained.wall_time_s + time.perf_counter() - start)
+
+
+def shifts(record: dict) -> dict | None:
+    """The test-time shifts of a sum-only record: those chosen again by ``python -m mnistsum shifts`` when
+    there are some, else those its newest stage chose, if any."""
+    return record.get("shifts") or stage_budgets(record)[-1].get("shifts")
+
+
+def shift_again() -> tuple[keras.Model, dict]:
+    """The shipped sum-only read at the shifts that now read validation canvases best:
+    ``(model, what the record's shifts say)``."""
+    chosen = _with_shifts(Trained(keras.models.load_model(shipped_path("sum-only")), {}, {}, 0.0))
+    return chosen.model, chosen.budget["shifts"]
 
 
 def _sum_only_recipe(seconds: float | None, learning_rate: float | None, batch_size: int | None,
@@ -488,7 +526,8 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in (
     ZooEntry("sequence", "5 softmax heads read the digits left to right; sum of the heads",
              "07_sequence_readout", _predict_sequence_sums, _train_sequence),
     ZooEntry("sum-only", "value map of cells: the detector's layout, each cell of 7x7 windows a distribution over "
-                         "digit values; the most likely sum of them; trained on sums alone",
+                         "digit values; the most likely sum of them, the canvas read at a few shifts; trained on "
+                         "sums alone",
              "08_resnet_focal", _predict_value_sums, _train_sum_only),
     ZooEntry("best", "fully convolutional digit detector, a reader trained on warped digits as a second opinion; "
                      "sum of the detected digits",
@@ -526,7 +565,8 @@ def load_shipped(name: str) -> keras.Model:
 
     ``best`` is assembled: ``best.keras`` holds the detector, and when its record names a second
     opinion (notebook 06's classifier or the reader), that shipped model joins it with the recorded vote
-    weight (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice.
+    weight (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice. ``sum-only`` reads
+    each canvas at the shifts its record names (:mod:`mnistsum.shifts`).
     """
     path = shipped_path(name)
     if not path.exists():
@@ -534,8 +574,12 @@ def load_shipped(name: str) -> keras.Model:
                "reader": "`python -m mnistsum train-reader --seconds T --ship`"}.get(
             name, f"`python -m mnistsum train --model {name} --ship`")
         raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
-    model = keras.models.load_model(path)
-    opinion = second_opinion(shipped_record(name) or {}) if name == "best" else None
+    model, record = keras.models.load_model(path), shipped_record(name) or {}
+    if name == "sum-only" and shifts(record) is not None:
+        from mnistsum.shifts import shifted_sum_model
+
+        return shifted_sum_model(model, shifts(record)["offsets"])
+    opinion = second_opinion(record) if name == "best" else None
     if opinion is None:
         return model
     from mnistsum.second_opinion import with_second_opinion
@@ -569,13 +613,18 @@ def ship(name: str, model: keras.Model, record: dict) -> Path:
     Leaving out the optimizer's state (Adadelta and Adam keep two extra numbers per weight) makes the
     file about three times smaller; the shipped model loads uncompiled, ready to predict
     (compile it to train it further). Of a detector with a second opinion only the detector is saved:
-    the classifier is shipped already, and ``record`` holds the vote weight (see :func:`load_shipped`).
+    the classifier is shipped already, and ``record`` holds the vote weight (see :func:`load_shipped`); of a
+    sum-only read at several shifts, the value map read once, and ``record`` holds the offsets.
     """
     from mnistsum.second_opinion import parts
+    from mnistsum.shifts import offsets_of, unshifted
+    from mnistsum.value_map import most_likely_sum_model
 
     WEIGHTS_DIR.mkdir(exist_ok=True)
     path = shipped_path(name)
     model = parts(model)[0]
+    if offsets_of(model):
+        model = most_likely_sum_model(unshifted(model))
     inference = type(model).from_config(model.get_config())  # the same layers, not compiled
     inference.set_weights(model.get_weights())
     partial = path.with_suffix(".partial.keras")
