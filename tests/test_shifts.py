@@ -15,6 +15,10 @@ from mnistsum.shifts import (MARGIN, GeometricMean, Shift, choose_offsets, offse
 from mnistsum.value_map import CELL, build_value_map, most_likely_sum_model, value_map_from, value_probabilities
 
 
+#: The course's goal for sum-only on the benchmark (issue: at least 95% from sums alone).
+SUM_ONLY_GOAL = 0.95
+
+
 @pytest.fixture(scope="module")
 def value_map():
     keras.utils.set_random_seed(3)
@@ -127,6 +131,7 @@ def test_the_shipped_sum_only_reads_better_at_its_shifts_than_once():
     accuracy = {name: np.mean(zoo.predict("sum-only", model, batch.images) == batch.sums)
                 for name, model in (("shifted", shifted), ("once", once))}
     assert accuracy["shifted"] >= accuracy["once"] + 0.02, accuracy
+    assert accuracy["shifted"] >= SUM_ONLY_GOAL, accuracy
 
 
 def test_plot_readings_draws_each_reading_and_their_product():
