@@ -4,8 +4,10 @@ A value map (:mod:`mnistsum.value_map`) reads a canvas through a fixed grid: win
 cells of 7×7 windows, and where a digit falls on that grid (centred in a window or between two, inside a
 cell or on its edge) changes how it is read. Moving the whole canvas a pixel moves every digit against the
 grid, so the same weights make *different* mistakes: on validation canvases, reading at one offset gets
-89–93% of the sums right whatever the offset, two readings multiplied 93–97%, four about 97%. :func:`shifted_sum_model` reads a canvas at several ``offsets`` (pixels down and right, on a
-canvas :data:`MARGIN` pixels larger with black around it) and multiplies the readings' sum distributions
+89–93% of the sums right whatever the offset, two readings multiplied 93–97%, four about 97%.
+
+:func:`shifted_sum_model` reads a canvas at several ``offsets`` (pixels down and right, on a canvas
+:data:`MARGIN` pixels larger with black around it) and multiplies the readings' sum distributions
 (:class:`GeometricMean`, a product of experts): an answer that every reading finds likely wins.
 
 Nothing here uses a label: it is the same model, trained on sums alone, asked more than once.
@@ -91,16 +93,23 @@ def shifted_sum_model(model: keras.Model, offsets, canvas_size: int = CanvasConf
     ``offsets``: canvases of ``canvas_size`` in, the most likely sum of the readings' geometric mean out,
     ``(B, 1)``. It shares ``model``'s weights; :func:`unshifted` gives the map back.
     """
-    from mnistsum.value_map import MostLikelySum, SumDistribution, value_probabilities
+    from mnistsum.value_map import MostLikelySum
 
-    offsets = check_offsets(offsets)
-    probabilities = value_probabilities(model)
-    read = keras.Model(probabilities.input, probabilities.output, name=READINGS)
     inputs = keras.Input((canvas_size, canvas_size, 1), name="canvas")
-    readings = [SumDistribution(max_sum, name=f"sum_distribution_{o}")(read(Shift(o, name=f"shift_{o}")(inputs)))
-                for o in offsets]
+    readings = _readings(model, inputs, offsets, max_sum)
     combined = GeometricMean(name="geometric_mean")(readings) if len(readings) > 1 else readings[0]
     return keras.Model(inputs, MostLikelySum(name="most_likely_sum")(combined), name="value_map_shifted")
+
+
+def _readings(model: keras.Model, inputs, offsets, max_sum: int) -> list:
+    """``inputs`` (a Keras input) read by ``model``'s value map at each of ``offsets``: one sum distribution
+    each. The map is one nested model, :data:`READINGS`, shared by all the readings."""
+    from mnistsum.value_map import SumDistribution, value_probabilities
+
+    probabilities = value_probabilities(model)
+    read = keras.Model(probabilities.input, probabilities.output, name=READINGS)
+    return [SumDistribution(max_sum, name=f"sum_distribution_{o}")(read(Shift(o, name=f"shift_{o}")(inputs)))
+            for o in check_offsets(offsets)]
 
 
 def offsets_of(model: keras.Model) -> tuple[int, ...]:
@@ -114,14 +123,12 @@ def unshifted(model: keras.Model) -> keras.Model:
     return model.get_layer(READINGS) if READINGS in [layer.name for layer in model.layers] else model
 
 
-def sum_distributions(model: keras.Model, images: np.ndarray, offsets, batch_size: int = 64) -> np.ndarray:
+def sum_distributions(model: keras.Model, images: np.ndarray, offsets, batch_size: int = 64,
+                      max_sum: int = CanvasConfig().max_sum) -> np.ndarray:
     """``(len(offsets), N, max_sum + 2)``: the sum distribution of each canvas read at each offset alone."""
-    from mnistsum.value_map import SumDistribution, value_probabilities
-
-    read = value_probabilities(model)
     inputs = keras.Input(images.shape[1:])
-    readings = [SumDistribution(CanvasConfig().max_sum)(read(Shift(o)(inputs))) for o in check_offsets(offsets)]
-    return np.stack(keras.Model(inputs, readings).predict(images, batch_size=batch_size, verbose=0))
+    readings = keras.Model(inputs, _readings(model, inputs, offsets, max_sum))
+    return np.stack(readings.predict(images, batch_size=batch_size, verbose=0))
 
 
 def product_sums(readings: np.ndarray) -> np.ndarray:

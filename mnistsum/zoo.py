@@ -575,10 +575,10 @@ def load_shipped(name: str) -> keras.Model:
             name, f"`python -m mnistsum train --model {name} --ship`")
         raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
     model, record = keras.models.load_model(path), shipped_record(name) or {}
-    if name == "sum-only" and shifts(record) is not None:
+    if name == "sum-only" and (chosen := shifts(record)) is not None:
         from mnistsum.shifts import shifted_sum_model
 
-        return shifted_sum_model(model, shifts(record)["offsets"])
+        return shifted_sum_model(model, chosen["offsets"])
     opinion = second_opinion(record) if name == "best" else None
     if opinion is None:
         return model
