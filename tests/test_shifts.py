@@ -106,11 +106,7 @@ def test_shifts_are_chosen_on_validation_canvases_and_read_as_recorded(tmp_path,
     assert offsets_of(zoo.load_shipped("sum-only")) == (0, 21)
 
 
-def test_the_shifts_command_chooses_again_and_keeps_the_training_record(tmp_path, monkeypatch, capsys):
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path / "models"))
+def test_the_shifts_command_chooses_again_and_keeps_the_training_record(quick_runs, capsys):
     previous = zoo.shipped_record("sum-only")
     main(["shifts", "--eval-images", "8"])
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

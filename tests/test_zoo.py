@@ -26,16 +26,6 @@ def agrees(accuracy: float, recorded: float, n: int) -> bool:
     return abs(accuracy - recorded) <= 3.5 * np.sqrt(recorded * (1 - recorded) / n) + 1 / n
 
 
-@pytest.fixture
-def quick_runs(tmp_path, monkeypatch):
-    """Quick mode, the trained models and their results written under ``tmp_path`` (returned)."""
-    from mnistsum import paths
-
-    monkeypatch.setenv("MNISTSUM_QUICK", "1")
-    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
-    return tmp_path
-
-
 def unused_seed(name: str) -> int:
     """A canvas stream that no stage of shipped ``name`` trained on."""
     return max(zoo.stage_seeds(zoo.shipped_record(name))) + 1
