@@ -142,4 +142,7 @@ def test_plot_readings_draws_each_reading_and_their_product():
     ax = plot_readings(readings, (0, 2), true_sum=1)
     labels = ax.get_legend_handles_labels()[1]
     assert labels == ["read at +0 px: 0", "read at +2 px: 1", "true sum: 1", "product: 1"]
+    ax.set_xlim(0.6, 1.9)  # zoomed in, as notebook 08 does: the ticks must still be whole sums
+    ticks = [t for t in ax.get_xticks() if 0.6 <= t <= 1.9]
+    assert ticks == [1.0]
     plt.close(ax.figure)
