@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mnistsum.generator import CanvasConfig, generate
-from mnistsum.sequence import (BLANK, MAX_DIGITS, build_sequence_model, make_strips, reading_order_targets,
+from mnistsum.sequence import (BLANK, MAX_DIGITS, N_CLASSES, any_order_loss, build_grid_reader,
+                               build_sequence_model, grid_inputs, make_strips, reading_order_targets,
                                sequence_accuracy, sums_of)
 
 
@@ -46,4 +47,61 @@ def test_heads_and_scores():
     np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
     scores = sequence_accuracy(np.array([[1, 2, 10, 10, 10], [3, 3, 3, 10, 10]]),
                                np.array([[1, 2, 10, 10, 10], [3, 4, 3, 10, 10]]))
-    assert scores == {"per_head": [1.0, 0.5, 1.0, 1.0, 1.0], "sequence": 0.5}
+    assert scores == {"per_head": [1.0, 0.5, 1.0, 1.0, 1.0], "sequence": 0.5, "any_order": 0.5}
+    swapped = sequence_accuracy(np.array([[1, 2, 10, 10, 10], [3, 4, 10, 10, 10]]),
+                                np.array([[10, 2, 1, 10, 10], [3, 3, 10, 10, 10]]))
+    assert swapped == {"per_head": [0.5, 0.5, 0.5, 1.0, 1.0], "sequence": 0.0, "any_order": 0.5}
+
+
+def _brute_force_any_order(targets, probabilities):
+    import itertools
+
+    losses = []
+    for t, p in zip(targets, probabilities):
+        losses.append(min(-np.mean(np.log(np.clip(p[np.arange(MAX_DIGITS), list(order)], 1e-7, 1)))
+                          for order in itertools.permutations(t)))
+    return np.array(losses)
+
+
+def test_any_order_loss_is_the_best_matching_of_heads_to_targets():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(N_CLASSES), size=(6, MAX_DIGITS)).astype(np.float32)
+    t = rng.integers(0, N_CLASSES, (6, MAX_DIGITS))
+    loss = np.asarray(any_order_loss(t, p))
+    np.testing.assert_allclose(loss, _brute_force_any_order(t, p), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(any_order_loss(t[:, ::-1], p)), loss, rtol=1e-5)  # order of targets: no matter
+    ordered = -np.log(p[np.arange(6)[:, None], np.arange(MAX_DIGITS), t]).mean(axis=1)
+    assert (loss <= ordered + 1e-6).all() and (loss < ordered - 1e-3).any()  # never worse than reading order
+
+
+def test_grid_reader_trains_in_either_order():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 26, 26, 10)).astype(np.float32)
+    y = rng.integers(0, N_CLASSES, (8, MAX_DIGITS))
+    for any_order in (False, True):
+        model = build_grid_reader(any_order=any_order)
+        assert model.output.shape == (None, MAX_DIGITS, N_CLASSES)
+        history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+        assert np.isfinite(history.history["loss"]).all()
+    p = model.predict(x, verbose=0)  # the last, trained in any order, is scored by its own loss
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=8, verbose=0),
+                               _brute_force_any_order(y, p).mean(), rtol=1e-4)
+
+
+def test_grid_inputs_are_the_grid_on_the_same_canvases_with_their_targets():
+    import keras
+
+    from mnistsum.generator import iter_batches
+
+    inputs = keras.Input((None, None, 1))
+    pooled = keras.layers.AveragePooling2D(4)(inputs)
+    grid = keras.Model(inputs, keras.layers.Conv2D(10, 1, activation="softmax")(pooled))
+    config = CanvasConfig(split="val")
+    logs, targets, sums = grid_inputs(grid, config, seed=4, n=12, batch_size=5)
+    batch = next(iter_batches(config, 4, 12, 12))
+    assert logs.shape == (12, 32, 32, 10) and logs.dtype == np.float32
+    np.testing.assert_allclose(logs, np.log(grid.predict(batch.images, verbose=0) + 1e-4), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(targets, reading_order_targets(batch))
+    np.testing.assert_array_equal(sums, batch.sums)
+    with pytest.raises(ValueError, match="at least one canvas"):
+        grid_inputs(grid, config, seed=4, n=0)
