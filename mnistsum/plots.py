@@ -308,7 +308,8 @@ def plot_readings(readings: np.ndarray, offsets, true_sum: int, ax=None):
     ax.bar(sums, product, color="0.7", label=f"product: {product.argmax()}")
     ax.axvline(true_sum, color="tab:green", ls="--", label=f"true sum: {true_sum}")
     ax.set_xlabel("sum")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # sums are whole numbers, however far one zooms in
+    # sums are whole numbers, however far one zooms in
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_ylabel("probability")
     ax.legend(fontsize=8)
     return ax

@@ -69,7 +69,8 @@ def test_any_order_loss_is_the_best_matching_of_heads_to_targets():
     t = rng.integers(0, N_CLASSES, (6, MAX_DIGITS))
     loss = np.asarray(any_order_loss(t, p))
     np.testing.assert_allclose(loss, _brute_force_any_order(t, p), rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(any_order_loss(t[:, ::-1], p)), loss, rtol=1e-5)  # order of targets: no matter
+    # the order of the targets does not matter
+    np.testing.assert_allclose(np.asarray(any_order_loss(t[:, ::-1], p)), loss, rtol=1e-5)
     ordered = -np.log(p[np.arange(6)[:, None], np.arange(MAX_DIGITS), t]).mean(axis=1)
     assert (loss <= ordered + 1e-6).all() and (loss < ordered - 1e-3).any()  # never worse than reading order
 
