@@ -138,6 +138,9 @@ def _add_train_reader(sub) -> None:
     p.add_argument("--seed", type=int, default=1, help="the stream of training canvases")
     p.add_argument("--learning-rate", type=float, help="where the cosine starts (default 1e-3)")
     p.add_argument("--plain-digits", action="store_true", help="train on the plain MNIST digits, not augmented")
+    p.add_argument("--copies", type=int, help="warped copies of each training digit (default 8)")
+    p.add_argument("--elastic", type=float,
+                   help="the strength of an elastic distortion of those copies (Simard et al. used 34; default: none)")
     p.add_argument("--windows", action="store_true",
                    help="train on one 28x28 window per digit instead of whole canvases (width 32, the windows of "
                         "64 canvases a batch): about 6x the digits per second, the recipe for a CPU")
@@ -153,7 +156,9 @@ def _add_train_reader(sub) -> None:
 
 def cmd_train_reader(args) -> None:
     _check_positive(seconds=args.seconds, workers=args.workers, learning_rate=args.learning_rate,
-                    eval_images=args.eval_images)
+                    eval_images=args.eval_images, copies=args.copies, elastic=args.elastic)
+    if args.plain_digits and (args.copies or args.elastic):
+        raise ValueError("--copies and --elastic shape the warped copies of the digits; --plain-digits has none.")
     from mnistsum import zoo
     from mnistsum.augment import DigitAugment
     from mnistsum.benchmark import benchmark_size
@@ -164,8 +169,9 @@ def cmd_train_reader(args) -> None:
     previous = zoo.shipped_record(READER) if args.join else None
     if args.join and (previous is None or not zoo.shipped_path(READER).exists()):
         raise ValueError("--join: there is no shipped reader to join; train one with --ship first.")
-    trained = zoo.train_reader(args.seconds, args.seed, args.learning_rate, args.workers,
-                               None if args.plain_digits else DigitAugment(), args.windows)
+    augment = None if args.plain_digits else DigitAugment(copies=args.copies or DigitAugment.copies,
+                                                          elastic=args.elastic or 0.0)
+    trained = zoo.train_reader(args.seconds, args.seed, args.learning_rate, args.workers, augment, args.windows)
     n = args.eval_images or benchmark_size()
     model, scores = trained.model, reading_accuracy(trained.model, n)
     if args.join:

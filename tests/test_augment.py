@@ -44,9 +44,46 @@ def test_augmented_pools_keep_the_originals_and_label_every_copy():
     np.testing.assert_array_equal(augmented_pools(pools, augment).digits, more.digits)  # seeded
 
 
+def test_elastic_fields_are_smooth_seeded_and_as_strong_as_asked():
+    augment = DigitAugment(elastic=34.0)
+    field = augment.displacements(400, np.random.default_rng(1))
+    assert field.shape == (400, 2, 28, 28) and field.dtype == np.float32
+    np.testing.assert_array_equal(field, augment.displacements(400, np.random.default_rng(1)))
+    assert 1.0 < field.std() < 2.0, "Simard's alpha 34, sigma 4 moves pixels by about 1.3 pixels"
+    np.testing.assert_allclose(DigitAugment(elastic=17.0).displacements(400, np.random.default_rng(1)), field / 2,
+                               rtol=1e-5, atol=1e-6)
+    neighbours = np.corrcoef(field[..., :-1].ravel(), field[..., 1:].ravel())[0, 1]
+    assert neighbours > 0.9, "a smoothed field moves neighbouring pixels together"
+    rough = DigitAugment(elastic=34.0, elastic_sigma=0.5).displacements(400, np.random.default_rng(1))
+    assert np.corrcoef(rough[..., :-1].ravel(), rough[..., 1:].ravel())[0, 1] < neighbours
+
+
+def test_a_displacement_moves_where_each_pixel_reads():
+    digits, identity = _pools().digits, np.tile(np.eye(2), (6, 1, 1))
+    still = np.zeros((6, 2, 28, 28), np.float32)
+    np.testing.assert_array_equal(warp_digits(digits, identity, still), digits)
+    right = still.copy()
+    right[:, 1] = 1.0  # every pixel reads the pixel to its right: the digit moves one pixel left
+    np.testing.assert_array_equal(warp_digits(digits, identity, right)[:, :, :-1], digits[:, :, 1:])
+    with pytest.raises(ValueError, match="displacements"):
+        warp_digits(digits, identity, still[:3])
+
+
+def test_elastic_copies_are_distorted_and_leave_the_affine_warps_alone():
+    pools = _pools()
+    n, affine = len(pools.digits), DigitAugment(copies=2, seed=5)
+    elastic = augmented_pools(pools, DigitAugment(copies=2, seed=5, elastic=34.0))
+    np.testing.assert_array_equal(elastic.digits[:n], pools.digits)
+    assert not np.array_equal(elastic.digits[n:], augmented_pools(pools, affine).digits[n:])
+    np.testing.assert_array_equal(elastic.digits, augmented_pools(pools, DigitAugment(copies=2, seed=5,
+                                                                                      elastic=34.0)).digits)
+    assert "elastic=34.0" in elastic.digit_source
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"copies": 0}, "copies"), ({"copies": 2.0}, "copies"), ({"rotation": -1.0}, "rotation"),
-    ({"scale": 0.9}, "scale"), ({"shear": "x"}, "shear"),
+    ({"scale": 0.9}, "scale"), ({"shear": "x"}, "shear"), ({"elastic": -1.0}, "elastic"),
+    ({"elastic_sigma": 0.0}, "elastic_sigma"),
 ])
 def test_bad_augmentation_says_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=f"DigitAugment.{message}"):

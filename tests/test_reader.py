@@ -49,12 +49,17 @@ def test_train_reader_trains_and_reports_its_reading(tmp_path, monkeypatch, caps
     assert budget["augment"]["copies"] == 1 and budget["seed"] == 4 and budget["images_seen"] > 0
     main(["train-reader", "--seconds", "2", "--plain-digits", "--eval-images", "8"])
     assert "augment" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["budget"]
+    main(["train-reader", "--seconds", "2", "--windows", "--elastic", "34", "--eval-images", "8"])
+    augment = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["budget"]["augment"]
+    assert augment["elastic"] == 34.0 and augment["elastic_sigma"] == 4.0
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--seconds", "0"], "--seconds 0.0"),
     (["--seconds", "5", "--workers", "0"], "--workers 0"),
     (["--seconds", "5", "--ship"], "never shipped"),
+    (["--seconds", "5", "--copies", "0"], "--copies 0"),
+    (["--seconds", "5", "--plain-digits", "--elastic", "34"], "--plain-digits has none"),
 ])
 def test_train_reader_refuses_what_it_cannot_do(argv, message, monkeypatch):
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
