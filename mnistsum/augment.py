@@ -7,8 +7,8 @@ is to train on small random affine warps of the digits, and on *elastic* distort
 Steinkraus and Platt (2003) found better still: every pixel moved by a random field smoothed with a
 Gaussian, as a hand wobbles. :func:`augmented_pools` adds ``copies`` warped variants of every digit of a
 split's pool; the generator then draws from the larger pool, so canvases are made exactly as before,
-with more varied digits. It is for training only: the validation and
-benchmark canvases keep the plain MNIST digits.
+with more varied digits. It is for training only: the validation and benchmark canvases keep the plain
+MNIST digits.
 
 >>> import numpy as np
 >>> bar = np.zeros((1, 28, 28), np.uint8); bar[0, 4:24, 13:15] = 255
