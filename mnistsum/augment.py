@@ -27,7 +27,7 @@ import numpy as np
 from mnistsum.generator import PATCH, Pools
 
 _CENTRE = (PATCH - 1) / 2  # digits turn about the middle of the patch
-_FIELDS_AT_ONCE = 8_192  # elastic fields made together: 8,192 of them take 51 MB
+_FIELDS_AT_ONCE = 8_192  # copies warped together: 8,192 elastic fields take 51 MB
 
 
 @dataclass(frozen=True)
@@ -132,14 +132,12 @@ def augmented_pools(pools: Pools, augment: DigitAugment) -> Pools:
     n = len(pools.digits)
     source = np.tile(np.arange(n), augment.copies)
     matrices = augment.matrices(len(source), rng)
-    if augment.elastic > 0:  # drawn after the affine warps, so those stay the same seed's without it
-        warped = np.empty((len(source), PATCH, PATCH), np.uint8)
-        for lo in range(0, len(source), _FIELDS_AT_ONCE):
-            part = slice(lo, lo + _FIELDS_AT_ONCE)
-            fields = augment.displacements(len(warped[part]), rng)
-            warped[part] = warp_digits(pools.digits[source[part]], matrices[part], fields)
-    else:
-        warped = warp_digits(pools.digits[source], matrices)
+    warped = np.empty((len(source), PATCH, PATCH), np.uint8)
+    for lo in range(0, len(source), _FIELDS_AT_ONCE):
+        part = slice(lo, lo + _FIELDS_AT_ONCE)
+        # elastic fields are drawn after the affine warps, so those stay the same seed's without them
+        fields = augment.displacements(len(warped[part]), rng) if augment.elastic > 0 else None
+        warped[part] = warp_digits(pools.digits[source[part]], matrices[part], fields)
     return dataclasses.replace(
         pools, digits=np.concatenate([pools.digits, warped]), labels=np.tile(pools.labels, augment.copies + 1),
         digit_ids=np.tile(pools.digit_ids, augment.copies + 1),
