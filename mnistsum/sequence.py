@@ -10,7 +10,9 @@ classes: the ten digits and :data:`BLANK` for "no digit here". Two tasks:
 
 On the canvas, heads on pixels learn slowly. :func:`build_grid_reader` puts them on the grid of notebook 06's
 classifier slid over the canvas (:func:`grid_inputs`), and :func:`any_order_loss` lets them name the digits in
-an order of their own, since the sum does not depend on it.
+an order of their own, since the sum does not depend on it. :func:`build_scan_reader` reads a grid column by
+column, left to right, as we read a line; on the grid of notebook 09's detector, joined to it by
+:func:`read_through`, it is the shipped ``sequence`` model.
 
 >>> digits = np.zeros((3, 28, 28), np.uint8); labels = np.array([4, 7, 9])
 >>> strips, targets = make_strips(digits, labels, n=2, seed=0)
@@ -26,6 +28,7 @@ import keras
 import numpy as np
 
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
+from mnistsum.models import INPUT_SHAPE
 
 MAX_DIGITS = 5
 BLANK = 10
@@ -138,20 +141,23 @@ def any_order_loss(targets, probabilities):
     return -keras.ops.max(matched, axis=1) / MAX_DIGITS
 
 
-def grid_inputs(grid: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 500
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` canvases of stream ``seed`` seen through ``grid`` (notebook 06's classifier slid over the canvas,
-    :func:`mnistsum.zoo.opinion_grid`): ``(log-probabilities (n, H', W', 10) float32, reading-order targets
-    (n, MAX_DIGITS), sums (n,))``. Made a batch at a time, so the canvases themselves are never all in memory.
+def grid_inputs(grid: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 500,
+                log: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` canvases of stream ``seed`` seen through ``grid``, a model from canvases to a grid of class
+    probabilities (notebook 06's classifier slid over the canvas, :func:`mnistsum.zoo.opinion_grid`, or
+    notebook 09's detector): ``(grids (n, H', W', classes) float32, reading-order targets (n, MAX_DIGITS),
+    sums (n,))``. The grids hold log-probabilities, or with ``log=False`` the probabilities themselves. Made a
+    batch at a time, so the canvases themselves are never all in memory.
     """
     if n < 1:
         raise ValueError(f"n={n}: ask for at least one canvas.")
-    logs, targets, sums = [], [], []
+    grids, targets, sums = [], [], []
     for batch in iter_batches(config, seed, n, batch_size):
-        logs.append(np.log(grid.predict(batch.images, batch_size=100, verbose=0) + 1e-4).astype(np.float32))
+        probabilities = grid.predict(batch.images, batch_size=100, verbose=0)
+        grids.append((np.log(probabilities + 1e-4) if log else probabilities).astype(np.float32))
         targets.append(reading_order_targets(batch))
         sums.append(batch.sums)
-    return np.concatenate(logs), np.concatenate(targets), np.concatenate(sums)
+    return np.concatenate(grids), np.concatenate(targets), np.concatenate(sums)
 
 
 def build_grid_reader(input_shape: tuple[int, int, int] = (26, 26, 10), any_order: bool = False,
@@ -176,6 +182,47 @@ def build_grid_reader(input_shape: tuple[int, int, int] = (26, 26, 10), any_orde
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=any_order_loss if any_order else "sparse_categorical_crossentropy")
     return model
+
+
+def build_scan_reader(input_shape: tuple[int, int, int] = (26, 26, 11), units: int = 128,
+                      learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
+    """Five heads that read a grid of digit probabilities (:func:`grid_inputs` with ``log=False``) as we read a
+    line: column by column. Two 3×3 convolutions look around every cell; each column of the grid, its cells top
+    to bottom, becomes one step of a sequence of ``W'`` steps, and a bidirectional GRU reads the columns left to
+    right and right to left. Its two last states feed the heads, in reading order.
+
+    A dense layer on the whole grid (:func:`build_grid_reader`) must learn from examples what "the third digit
+    from the left" means at every place on the canvas; the scan meets the digits in that order.
+
+    >>> build_scan_reader().output.shape
+    (None, 5, 11)
+    """
+    rows, columns, _ = input_shape
+    inputs = keras.Input(input_shape, name="grid")
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.Permute((2, 1, 3), name="columns_first")(x)
+    x = keras.layers.Reshape((columns, rows * 32), name="columns")(x)
+    x = keras.layers.Dense(128, activation="relu", name="column")(x)
+    x = keras.layers.Bidirectional(keras.layers.GRU(units), name="scan")(x)
+    x = keras.layers.Dropout(0.3, name="dropout")(x)
+    model = keras.Model(inputs, _heads(x), name="scan_reader")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def read_through(eyes: keras.Model, reader: keras.Model) -> keras.Model:
+    """One model from canvases to the heads: ``eyes`` (a model from canvases to a grid, kept frozen) and the
+    ``reader`` trained on the grids it makes (with ``log=False``). This is how the shipped ``sequence`` is made.
+
+    >>> from mnistsum.detector import build_detector
+    >>> read_through(build_detector(width=8), build_scan_reader()).output.shape
+    (None, 5, 11)
+    """
+    eyes.trainable = False
+    reader = keras.Model(reader.inputs, reader.outputs, name=reader.name)  # its layers, without its optimizer
+    inputs = keras.Input(INPUT_SHAPE, name="canvas")
+    return keras.Model(inputs, reader(eyes(inputs)), name="sequence")
 
 
 def build_sum_regressor(input_shape: tuple[int, int, int], filters: tuple[int, ...] = STRIP_FILTERS,
@@ -223,3 +270,21 @@ def sequence_accuracy(targets: np.ndarray, predicted: np.ndarray) -> dict[str, o
     same_digits = (np.sort(targets, axis=1) == np.sort(predicted, axis=1)).all(axis=1)
     return {"per_head": hits.mean(axis=0).tolist(), "sequence": float(hits.all(axis=1).mean()),
             "any_order": float(same_digits.mean())}
+
+
+def summary(targets: np.ndarray, predicted: np.ndarray) -> str:
+    """One line on read-outs against their targets: per-head accuracy, whole sequences, the right digits in some
+    order, and the right sum of the heads.
+
+    >>> for part in summary(np.array([[1, 2, 10, 10, 10]]), np.array([[2, 1, 10, 10, 10]])).split("; "):
+    ...     print(part)
+    per head 0.0% 0.0% 100.0% 100.0% 100.0%
+    whole sequence 0.0%
+    right digits in some order 100.0%
+    sum of the heads 100.0%
+    """
+    scores = sequence_accuracy(targets, predicted)
+    right_sums = float((sums_of(targets) == sums_of(predicted)).mean())
+    return ("per head " + " ".join(f"{a:.1%}" for a in scores["per_head"])
+            + f"; whole sequence {scores['sequence']:.1%}; right digits in some order {scores['any_order']:.1%}; "
+            f"sum of the heads {right_sums:.1%}")

@@ -86,28 +86,48 @@ def _predict_digits(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- canvas models
-def _canvas_recipe(epochs: int | None, full_epochs: int, images_per_epoch: int, batch_size: int):
-    from mnistsum.training import QUICK_RECIPE, Recipe
-
-    recipe = pick(full=Recipe(full_epochs, images_per_epoch, batch_size, 1_000), quick=QUICK_RECIPE)
-    return Recipe(epochs or recipe.epochs, recipe.images_per_epoch, recipe.batch_size, recipe.val_images)
-
-
-def _train_on_canvases(model, recipe, targets, max_seconds) -> Trained:
-    from mnistsum.training import train
-
-    budget = {"images_per_epoch": recipe.images_per_epoch, "batch_size": recipe.batch_size, "unit": "canvases"}
-    return _fit(lambda cb: (model, train(model, recipe, targets=targets, callbacks=cb, verbose=2).history), budget,
-                max_seconds)
-
-
 def _train_sequence(epochs: int | None, max_seconds: float | None) -> Trained:
-    from mnistsum.models import INPUT_SHAPE
-    from mnistsum.sequence import CANVAS_FILTERS, build_sequence_model, reading_order_targets
+    """Five heads in reading order on the grid of the shipped detector (frozen): a scan reader trained on the
+    grids of fresh training canvases, then joined to the detector (:func:`mnistsum.sequence.read_through`)."""
+    from mnistsum.generator import CanvasConfig
+    from mnistsum.sequence import build_scan_reader, grid_inputs, read_through
+    from mnistsum.training import TRAIN_SEED, VAL_SEED
 
-    model = build_sequence_model(INPUT_SHAPE, filters=CANVAS_FILTERS)
-    recipe = _canvas_recipe(epochs, 20, 5_000, 32)
-    return _train_on_canvases(model, recipe, reading_order_targets, max_seconds)
+    canvases, val_canvases = pick(full=SEQUENCE_CANVASES, quick=64), pick(full=2_000, quick=32)
+    epochs = epochs or pick(full=SEQUENCE_EPOCHS, quick=1)
+    batch_size = 128
+    budget = {"eyes": "the shipped best detector (notebook 09), frozen; its own training is in best's record",
+              "reader": "scan reader: a bidirectional GRU over the grid's columns", "grid": "probabilities",
+              "canvases": "half with 5 digits (the benchmark's recipe), half with 0-5 (variable_digits)",
+              "images_per_epoch": canvases, "val_images": val_canvases, "batch_size": batch_size,
+              "learning_rate": f"cosine from {SEQUENCE_LEARNING_RATE} over the epochs", "unit": "canvases"}
+
+    def grids(split: str, seeds: tuple[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Grids and targets of ``n`` canvases of ``split``: half of each recipe, from streams ``seeds``."""
+        parts = [grid_inputs(eyes, CanvasConfig(split=split, variable_digits=variable), seed, count, log=False)
+                 for variable, seed, count in ((False, seeds[0], n - n // 2), (True, seeds[1], n // 2))]
+        return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+
+    def fit(callbacks: list) -> tuple[keras.Model, dict]:
+        x, y = grids("train", (TRAIN_SEED, SEQUENCE_VARIABLE_SEEDS[0]), canvases)
+        val_x, val_y = grids("val", (VAL_SEED, SEQUENCE_VARIABLE_SEEDS[1]), val_canvases)
+        steps = epochs * -(-canvases // batch_size)
+        reader = build_scan_reader(x.shape[1:], learning_rate=keras.optimizers.schedules.CosineDecay(
+            SEQUENCE_LEARNING_RATE, steps))
+        history = reader.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=(val_x, val_y),
+                             callbacks=callbacks, verbose=2)
+        return read_through(eyes, reader), history.history
+
+    eyes = load_shipped_detector()
+    return _fit(fit, budget, max_seconds)
+
+
+#: The shipped sequence's recipe: grids of 100,000 training canvases, read 10 times; half of the canvases have
+#: 0-5 digits, from their own canvas streams (training, validation), so that the heads learn to say *blank*.
+SEQUENCE_CANVASES = 100_000
+SEQUENCE_VARIABLE_SEEDS = (11, 12)
+SEQUENCE_EPOCHS = 10
+SEQUENCE_LEARNING_RATE = 1e-3
 
 
 def _predict_sequence_sums(model: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -523,7 +543,8 @@ def _predict_detector_sums(model: keras.Model, images: np.ndarray) -> np.ndarray
 ZOO: dict[str, ZooEntry] = {e.name: e for e in (
     ZooEntry("digit-classifier", "classic Keras MNIST CNN, one 28x28 digit -> 0-9",
              "06_digit_classifier", _predict_digits, _train_digit_classifier, reads_canvases=False),
-    ZooEntry("sequence", "5 softmax heads read the digits left to right; sum of the heads",
+    ZooEntry("sequence", "5 softmax heads read the digits left to right: a bidirectional GRU scans the grid of "
+                         "the frozen detector column by column; sum of the heads",
              "07_sequence_readout", _predict_sequence_sums, _train_sequence),
     ZooEntry("sum-only", "value map of cells: the detector's layout, each cell of 7x7 windows a distribution over "
                          "digit values; the most likely sum of them, the canvas read at a few shifts; trained on "
@@ -568,13 +589,7 @@ def load_shipped(name: str) -> keras.Model:
     weight (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice. ``sum-only`` reads
     each canvas at the shifts its record names (:mod:`mnistsum.shifts`).
     """
-    path = shipped_path(name)
-    if not path.exists():
-        how = {"autoencoder": "mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()",
-               "reader": "`python -m mnistsum train-reader --seconds T --ship`"}.get(
-            name, f"`python -m mnistsum train --model {name} --ship`")
-        raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
-    model, record = keras.models.load_model(path), shipped_record(name) or {}
+    model, record = keras.models.load_model(_existing_shipped_path(name)), shipped_record(name) or {}
     if name == "sum-only" and (chosen := shifts(record)) is not None:
         from mnistsum.shifts import shifted_sum_model
 
@@ -585,6 +600,17 @@ def load_shipped(name: str) -> keras.Model:
     from mnistsum.second_opinion import with_second_opinion
 
     return with_second_opinion(model, opinion_grid(opinion["classifier"]), opinion["weight"])
+
+
+def _existing_shipped_path(name: str) -> Path:
+    """The path of the shipped weights of ``name``, or a ``FileNotFoundError`` that says how to make them."""
+    path = shipped_path(name)
+    if not path.exists():
+        how = {"autoencoder": "mnistsum.autoencoder.train_autoencoder() and mnistsum.zoo.ship()",
+               "reader": "`python -m mnistsum train-reader --seconds T --ship`"}.get(
+            name, f"`python -m mnistsum train --model {name} --ship`")
+        raise FileNotFoundError(f"no shipped weights for {name!r} at {path}; train them with {how}.")
+    return path
 
 
 def second_opinion(record: dict) -> dict | None:
@@ -603,7 +629,7 @@ def vote_again() -> tuple[keras.Model, dict]:
 def load_shipped_detector() -> keras.Model:
     """The shipped ``best`` without its second opinion: the detector alone, a judge of digits that is
     independent of notebook 06's classifier."""
-    return keras.models.load_model(shipped_path("best"))
+    return keras.models.load_model(_existing_shipped_path("best"))
 
 
 def ship(name: str, model: keras.Model, record: dict) -> Path:

@@ -5,8 +5,8 @@ import pytest
 
 from mnistsum.generator import CanvasConfig, generate
 from mnistsum.sequence import (BLANK, MAX_DIGITS, N_CLASSES, any_order_loss, build_grid_reader,
-                               build_sequence_model, grid_inputs, make_strips, reading_order_targets,
-                               sequence_accuracy, sums_of)
+                               build_scan_reader, build_sequence_model, grid_inputs, make_strips, read,
+                               read_through, reading_order_targets, sequence_accuracy, sums_of)
 
 
 def test_strips_hold_their_digits_in_order_then_blanks():
@@ -104,5 +104,52 @@ def test_grid_inputs_are_the_grid_on_the_same_canvases_with_their_targets():
     np.testing.assert_allclose(logs, np.log(grid.predict(batch.images, verbose=0) + 1e-4), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(targets, reading_order_targets(batch))
     np.testing.assert_array_equal(sums, batch.sums)
+    probabilities, same_targets, _ = grid_inputs(grid, config, seed=4, n=12, batch_size=5, log=False)
+    np.testing.assert_allclose(probabilities, grid.predict(batch.images, verbose=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(same_targets, targets)
     with pytest.raises(ValueError, match="at least one canvas"):
         grid_inputs(grid, config, seed=4, n=0)
+
+
+def _toy_grids(n: int, seed: int, rows: int = 4, columns: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Grids of one-hot cells, background (class 10) but for 1-5 digits in distinct columns at random rows,
+    and their digits left to right, blank padded: what a perfect detector would show the scan reader."""
+    rng = np.random.default_rng(seed)
+    grids = np.zeros((n, rows, columns, N_CLASSES), np.float32)
+    grids[..., BLANK] = 1.0
+    targets = np.full((n, MAX_DIGITS), BLANK)
+    for i in range(n):
+        count = rng.integers(1, MAX_DIGITS + 1)
+        cols = np.sort(rng.choice(columns, count, replace=False))
+        digits = rng.integers(0, 10, count)
+        grids[i, rng.integers(0, rows, count), cols] = np.eye(N_CLASSES)[digits]
+        targets[i, :count] = digits
+    return grids, targets
+
+
+def test_the_scan_reader_learns_to_read_digits_left_to_right():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x, y = _toy_grids(6000, seed=0)
+    test_x, test_y = _toy_grids(500, seed=1)
+    model = build_scan_reader(x.shape[1:], units=64, learning_rate=3e-3)
+    assert model.output.shape == (None, MAX_DIGITS, N_CLASSES)
+    before = sequence_accuracy(test_y, read(model.predict(test_x, verbose=0)))["sequence"]
+    model.fit(x, y, batch_size=64, epochs=8, verbose=0)
+    after = sequence_accuracy(test_y, read(model.predict(test_x, verbose=0)))
+    assert before < 0.05 and after["sequence"] > 0.9, (before, after)
+
+
+def test_read_through_joins_frozen_eyes_to_the_reader():
+    import keras
+
+    inputs = keras.Input((None, None, 1))
+    pooled = keras.layers.AveragePooling2D(8)(inputs)
+    eyes = keras.Model(inputs, keras.layers.Conv2D(N_CLASSES, 1, activation="softmax")(pooled))
+    reader = build_scan_reader((16, 16, N_CLASSES), units=8)
+    model = read_through(eyes, reader)
+    canvases = np.random.default_rng(2).random((3, 128, 128, 1), np.float32)
+    np.testing.assert_allclose(model.predict(canvases, verbose=0),
+                               reader.predict(eyes.predict(canvases, verbose=0), verbose=0), rtol=1e-5, atol=1e-6)
+    assert len(model.trainable_weights) == len(reader.trainable_weights)  # the eyes stay as they are

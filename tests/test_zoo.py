@@ -68,11 +68,28 @@ def test_the_digit_classifier_reaches_its_goal_on_mnist_test():
     assert accuracy >= DIGIT_GOAL
 
 
-@pytest.mark.parametrize("name", ["best", "sum-only"])
+@pytest.mark.parametrize("name", ["best", "sequence", "sum-only"])
 def test_the_model_holds_on_canvases_of_an_independent_implementation(name):
     images, sums = independent_canvases(N)
     accuracy = np.mean(np.rint(zoo.predict(name, zoo.load_shipped(name), images)) == sums)
     assert agrees(accuracy, zoo.shipped_record(name)["sum_accuracy"], N), accuracy
+
+
+def test_the_shipped_sequence_says_blank_where_a_canvas_has_fewer_digits():
+    from mnistsum.sequence import BLANK, read
+
+    batch = concat_batches(iter_batches(BENCHMARK_CONFIG.replace(variable_digits=True), BENCHMARK_SEED, N))
+    read_out = read(zoo.load_shipped("sequence").predict(batch.images, verbose=0))
+    counted = (read_out != BLANK).sum(axis=1) == (batch.digits >= 0).sum(axis=1)
+    assert set((batch.digits >= 0).sum(axis=1)) == set(range(6))
+    assert counted.mean() > 0.97, counted.mean()  # 99.8% of 2,000 such canvases when shipped
+
+
+def test_the_sequence_says_it_needs_the_shipped_detector_as_its_eyes(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTSUM_QUICK", "1")
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="no shipped weights for 'best'.*train --model best --ship"):
+        zoo.train("sequence")
 
 
 def test_evaluate_scores_a_generated_file(tmp_path, capsys):
