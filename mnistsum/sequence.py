@@ -220,7 +220,7 @@ def read_through(eyes: keras.Model, reader: keras.Model) -> keras.Model:
     (None, 5, 11)
     """
     eyes.trainable = False
-    reader = keras.Model(reader.inputs, reader.outputs, name=reader.name)  # its layers, without its optimizer
+    reader = keras.Model(reader.input, reader.output, name=reader.name)  # its layers, without its optimizer
     inputs = keras.Input(INPUT_SHAPE, name="canvas")
     return keras.Model(inputs, reader(eyes(inputs)), name="sequence")
 

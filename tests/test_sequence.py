@@ -149,6 +149,7 @@ def test_read_through_joins_frozen_eyes_to_the_reader():
     eyes = keras.Model(inputs, keras.layers.Conv2D(N_CLASSES, 1, activation="softmax")(pooled))
     reader = build_scan_reader((16, 16, N_CLASSES), units=8)
     model = read_through(eyes, reader)
+    assert model.output.shape == (None, MAX_DIGITS, N_CLASSES)  # one output, as the reader has
     canvases = np.random.default_rng(2).random((3, 128, 128, 1), np.float32)
     np.testing.assert_allclose(model.predict(canvases, verbose=0),
                                reader.predict(eyes.predict(canvases, verbose=0), verbose=0), rtol=1e-5, atol=1e-6)
