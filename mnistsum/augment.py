@@ -27,7 +27,7 @@ import numpy as np
 from mnistsum.generator import PATCH, Pools
 
 _CENTRE = (PATCH - 1) / 2  # digits turn about the middle of the patch
-_FIELDS_AT_ONCE = 8_192  # copies warped together: 8,192 elastic fields take 51 MB
+_WARPED_AT_ONCE = 8_192  # digits warped together: their 8,192 elastic fields take 51 MB
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def rotation_matrices(degrees: np.ndarray) -> np.ndarray:
 
 
 def warp_digits(digits: np.ndarray, matrices: np.ndarray, displacements: np.ndarray | None = None,
-                chunk: int = 8_192) -> np.ndarray:
+                chunk: int = _WARPED_AT_ONCE) -> np.ndarray:
     """Digits ``(n, 28, 28)`` uint8 read through ``matrices`` ``(n, 2, 2)`` about the patch centre, each
     pixel moved further by ``displacements`` ``(n, 2, 28, 28)`` if given (:meth:`DigitAugment.displacements`),
     with bilinear interpolation; whatever falls outside the original is 0. Returns uint8 ``(n, 28, 28)``."""
@@ -133,8 +133,8 @@ def augmented_pools(pools: Pools, augment: DigitAugment) -> Pools:
     source = np.tile(np.arange(n), augment.copies)
     matrices = augment.matrices(len(source), rng)
     warped = np.empty((len(source), PATCH, PATCH), np.uint8)
-    for lo in range(0, len(source), _FIELDS_AT_ONCE):
-        part = slice(lo, lo + _FIELDS_AT_ONCE)
+    for lo in range(0, len(source), _WARPED_AT_ONCE):
+        part = slice(lo, lo + _WARPED_AT_ONCE)
         # elastic fields are drawn after the affine warps, so those stay the same seed's without them
         fields = augment.displacements(len(warped[part]), rng) if augment.elastic > 0 else None
         warped[part] = warp_digits(pools.digits[source[part]], matrices[part], fields)
