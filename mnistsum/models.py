@@ -24,7 +24,8 @@ def build_baseline_model(input_shape: tuple[int, int, int] = INPUT_SHAPE,
         x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(64, activation="relu", name="dense")(x)
-    outputs = keras.layers.Dense(1, activation="relu", name="sum")(x)
+    # float32 even under mixed precision (mnistsum.precision): the sum is what gets rounded and scored
+    outputs = keras.layers.Dense(1, activation="relu", dtype="float32", name="sum")(x)
     model = keras.Model(inputs, outputs, name="baseline")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
                   metrics=[SumAccuracy(), keras.metrics.MeanAbsoluteError(name="mae")])

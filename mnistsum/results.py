@@ -49,18 +49,22 @@ def _nvidia_gpus() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def make_record(model_name: str, model, evaluation, budget, wall_time_s: float, command: str) -> dict:
+def make_record(model_name: str, model, evaluation, budget, wall_time_s: float, command: str,
+                precision: str | None = None) -> dict:
     """The JSON record of one trained model's benchmark score and budget.
 
     ``budget`` is a :class:`~mnistsum.training.Recipe` or a dict with at least
     ``epochs`` and ``images_seen``. ``evaluation`` is a benchmark
     :class:`~mnistsum.benchmark.Evaluation`, or a dict of scores for a model
-    that does not read canvases (the digit classifier).
+    that does not read canvases (the digit classifier). ``precision``, when
+    given, is the policy it trained under (:mod:`mnistsum.precision`).
     """
     from mnistsum.benchmark import BENCHMARK_SEED
 
     if dataclasses.is_dataclass(budget):
         budget = {**dataclasses.asdict(budget), "images_seen": budget.images_seen}
+    if precision is not None:
+        budget = {**budget, "precision": precision}
     if isinstance(evaluation, dict):
         scores = evaluation
     else:
@@ -103,7 +107,13 @@ def describe(record: dict) -> str:
     per_epoch = f" of {budget['images_per_epoch']:,}" if "images_per_epoch" in budget else ""
     return (f"{record['model']}: {score}, after {budget['images_seen']:,} training {unit} "
             f"({budget['epochs']} epochs{per_epoch}{batch}) "
-            f"in {record['wall_time_s'] / 3600:.1f} h on {record['hardware']} ({record['date']}).")
+            f"in {record['wall_time_s'] / 3600:.1f} h on {_hardware(record)} ({record['date']}).")
+
+
+def _hardware(record: dict) -> str:
+    """The record's hardware, and its arithmetic when that was not float32 (:mod:`mnistsum.precision`)."""
+    precision = record["budget"].get("precision", "float32")
+    return record["hardware"] + ("" if precision == "float32" else f", {precision}")
 
 
 def load_result(name: str, directory: Path | None = None) -> dict | None:
@@ -131,7 +141,7 @@ def results_table(records: list[dict]) -> str:
         hours = r["wall_time_s"] / 3600
         lines.append(
             f"| {r['model']} | {100 * r['sum_accuracy']:.1f}% | {r['mae']:.2f} | {r['params']:,} "
-            f"| {r['budget']['images_seen']:,} | {hours:.1f} h | {r['hardware']} |"
+            f"| {r['budget']['images_seen']:,} | {hours:.1f} h | {_hardware(r)} |"
         )
     n = {r["benchmark"]["n"] for r in records}
     lines.append("")

@@ -51,6 +51,7 @@ def test_generate_hands_out_canvases_with_muddled_digits(tmp_path, capsys):
     (["generate", "--n", "3", "--seed", "1", "--muddled-share", "1.5", "--out", "x.npz"], "muddled_share"),
     (["generate", "--n", "3", "--seed", "1", "--muddled-share", "0.5", "--muddled-per-digit", "0", "--out", "x.npz"],
      "at least one per class"),
+    (["train", "--model", "best", "--precision", "mixed_bfloat16"], "applies to the baseline"),
 ])
 def test_bad_arguments_say_what_to_change(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -79,8 +80,9 @@ def test_train_in_quick_mode_never_writes_results(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
     before = sorted(p.name for p in paths.results_dir().glob("*.json"))
-    main(["train", "--model", "baseline", "--eval-images", "16", "--verbose", "0"])
+    main(["train", "--model", "baseline", "--eval-images", "16", "--verbose", "0", "--precision", "mixed_bfloat16"])
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["quick"] is True and record["benchmark"]["n"] == 16 and record["budget"]["images_seen"] == 64
+    assert record["budget"]["precision"] == "mixed_bfloat16"
     assert (tmp_path / "baseline-quick.keras").exists() and (tmp_path / "baseline-quick.json").exists()
     assert sorted(p.name for p in paths.results_dir().glob("*.json")) == before

@@ -35,3 +35,17 @@ def test_flops_of_the_baseline():
     conv = 2 * 9 * 128 * (128 * 128 * 1 + 64 * 64 * 128 + 32 * 32 * 128)
     dense = 2 * (32768 * 64 + 64)
     assert conv_dense_flops(model) == conv + dense
+
+
+def test_baseline_under_mixed_precision_computes_in_bfloat16_and_answers_in_float32():
+    from mnistsum.precision import precision
+
+    with precision("mixed_bfloat16"):
+        model = build_baseline_model()
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    assert model.get_layer("conv2").compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in model.weights)  # the weights Adam updates stay float32
+    # A bfloat16 output moves in steps of 0.25 above 32 (44.3 would come out as 44.25): the scored sum is float32.
+    assert model.get_layer("sum").compute_dtype == "float32"
+    model.get_layer("sum").set_weights([np.zeros((64, 1)), np.array([44.3])])
+    assert model.predict(np.zeros((1, 128, 128, 1)), verbose=0)[0, 0] == np.float32(44.3)

@@ -19,6 +19,9 @@ def test_table_and_description():
     table = results_table([RECORD])
     assert "| m | 30.1% | 1.23 | 1,234 | 30 | 2.0 h | CPU |" in table
     assert describe(RECORD).startswith("m: sum accuracy 30.1%, MAE 1.23 on 10,000 benchmark images, after 30")
+    mixed = {**RECORD, "budget": {**RECORD["budget"], "precision": "mixed_bfloat16"}}
+    assert "| 2.0 h | CPU, mixed_bfloat16 |" in results_table([mixed])
+    assert describe(mixed).endswith("in 2.0 h on CPU, mixed_bfloat16 (2026-11-24).")
 
 
 def test_update_readme_replaces_only_the_table(tmp_path):
