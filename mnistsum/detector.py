@@ -43,6 +43,7 @@ from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POS
                            STRIDE, grid_targets, window_labels)
 from mnistsum.keras_data import CanvasDataset
 from mnistsum.metrics import sum_accuracy
+from mnistsum.training import cosine_over_epochs
 
 
 def build_detector(width: int = 32, learning_rate: float = 1e-3) -> keras.Model:
@@ -290,8 +291,8 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
         record(model.fit(train, validation_data=val, epochs=recipe.window_epochs, callbacks=callbacks or [],
                          verbose=verbose), 1)
     if recipe.grid_epochs:
-        steps = recipe.grid_epochs * -(-recipe.grid_images // recipe.grid_batch_size)
-        model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps, alpha=0.01)
+        model.optimizer.learning_rate = cosine_over_epochs(recipe.learning_rate, recipe.grid_epochs,
+                                                           recipe.grid_images, recipe.grid_batch_size, alpha=0.01)
         # phase 2 draws its canvases from a stream of its own (seed + 1000)
         train = GridDataset(CanvasConfig(split="train"), seed + 1000, recipe.grid_images, recipe.grid_batch_size,
                             fresh_each_epoch=True)

@@ -43,6 +43,18 @@ REFERENCE_RECIPE = Recipe(epochs=30, images_per_epoch=10_000, batch_size=64, val
 QUICK_RECIPE = Recipe(epochs=2, images_per_epoch=32, batch_size=16, val_images=32)
 
 
+def cosine_over_epochs(learning_rate: float, epochs: int, images_per_epoch: int, batch_size: int,
+                       alpha: float = 0.0) -> keras.optimizers.schedules.CosineDecay:
+    """A learning rate that falls along a cosine from ``learning_rate`` to ``alpha * learning_rate`` over
+    every step of ``epochs`` epochs of ``images_per_epoch`` images in batches of ``batch_size``.
+
+    >>> cosine_over_epochs(1e-3, epochs=2, images_per_epoch=10, batch_size=4).decay_steps  # 3 batches an epoch
+    6
+    """
+    return keras.optimizers.schedules.CosineDecay(learning_rate, epochs * -(-images_per_epoch // batch_size),
+                                                  alpha=alpha)
+
+
 def baseline_recipe() -> Recipe:
     """The reference recipe, or the quick one when ``MNISTSUM_QUICK=1``."""
     return pick(full=REFERENCE_RECIPE, quick=QUICK_RECIPE)

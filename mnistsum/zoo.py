@@ -91,7 +91,7 @@ def _train_sequence(epochs: int | None, max_seconds: float | None) -> Trained:
     grids of fresh training canvases, then joined to the detector (:func:`mnistsum.sequence.read_through`)."""
     from mnistsum.generator import CanvasConfig
     from mnistsum.sequence import build_scan_reader, grid_inputs, read_through
-    from mnistsum.training import TRAIN_SEED, VAL_SEED
+    from mnistsum.training import TRAIN_SEED, VAL_SEED, cosine_over_epochs
 
     canvases, val_canvases = pick(full=SEQUENCE_CANVASES, quick=64), pick(full=2_000, quick=32)
     epochs = epochs or pick(full=SEQUENCE_EPOCHS, quick=1)
@@ -111,9 +111,8 @@ def _train_sequence(epochs: int | None, max_seconds: float | None) -> Trained:
     def fit(callbacks: list) -> tuple[keras.Model, dict]:
         x, y = grids("train", (TRAIN_SEED, SEQUENCE_VARIABLE_SEEDS[0]), canvases)
         val_x, val_y = grids("val", (VAL_SEED, SEQUENCE_VARIABLE_SEEDS[1]), val_canvases)
-        steps = epochs * -(-canvases // batch_size)
-        reader = build_scan_reader(x.shape[1:], learning_rate=keras.optimizers.schedules.CosineDecay(
-            SEQUENCE_LEARNING_RATE, steps))
+        reader = build_scan_reader(x.shape[1:], learning_rate=cosine_over_epochs(
+            SEQUENCE_LEARNING_RATE, epochs, canvases, batch_size))
         history = reader.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=(val_x, val_y),
                              callbacks=callbacks, verbose=2)
         return read_through(eyes, reader), history.history
