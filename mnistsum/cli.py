@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistsum import student
-from mnistsum.precision import PRECISIONS
+from mnistsum.precision import PRECISIONS, precision
 
 
 def _add_generate(sub) -> None:
@@ -334,7 +334,6 @@ def _train_baseline(args) -> None:
 
     from mnistsum.benchmark import benchmark_size, evaluate_sum_model
     from mnistsum.models import build_baseline_model
-    from mnistsum.precision import precision
     from mnistsum.results import make_record
     from mnistsum.training import TimeBudget, baseline_recipe, load_or_train
 
