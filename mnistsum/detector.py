@@ -73,6 +73,45 @@ def window_features(inputs, width: int = 32):
     return keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
 
 
+#: The detector's layers up to its second pooling, which sets the grid's stride to 4 pixels.
+_FINE_LAYERS = ("conv1", "bn1", "relu1", "conv2", "bn2", "relu2", "pool1", "conv3", "bn3", "relu3", "conv4", "bn4",
+                "relu4")
+
+
+def every_two_pixels_across(detector: keras.Model, canvas_size: int = CanvasConfig.canvas_size) -> keras.Model:
+    """The ``detector`` read every 2 pixels across and 4 down: canvases ``(size, size, 1)`` in, a grid of
+    ``(G, 2G - 1, 11)`` out, its column ``c`` the window with left edge ``2c`` (*shift-and-stitch*).
+
+    Its windows at odd columns are those of the canvas moved 2 pixels left, but nothing is computed twice:
+    everything before the second 2×2 pooling sees the canvas at a stride of 2 pixels already, so only that
+    pooling, the 4×4 "dense" convolution and the classes run a second time, one column (2 pixels) over.
+    Its layers are the detector's own (a reading aid, not a new model).
+
+    >>> grid = every_two_pixels_across(build_detector(width=8))
+    >>> tuple(grid(np.zeros((1, 128, 128, 1), np.float32)).shape)
+    (1, 26, 51, 11)
+    """
+    inputs = keras.Input((canvas_size, canvas_size, 1), name="canvas")
+    x = inputs
+    for name in _FINE_LAYERS:
+        x = detector.get_layer(name)(x)
+
+    def read(features):  # the detector's last layers; its dropout is idle when reading
+        for name in ("pool2", "dense", "classes"):
+            features = detector.get_layer(name)(features)
+        return features
+
+    even = read(x)  # windows at 0, 4, 8, ... pixels
+    odd = read(keras.layers.Cropping2D(((0, 0), (1, 0)), name="two_pixels_on")(x))  # 2, 6, 10, ...
+    rows, columns = even.shape[1], even.shape[2]
+    pairs = keras.layers.Concatenate(name="pairs")(
+        [keras.layers.Cropping2D(((0, 0), (0, 1)), name="even_but_last")(even), odd])
+    interleaved = keras.layers.Reshape((rows, 2 * (columns - 1), N_CLASSES), name="interleaved")(pairs)
+    last = keras.layers.Cropping2D(((0, 0), (columns - 1, 0)), name="last_column")(even)
+    outputs = keras.layers.Concatenate(axis=2, name="columns")([interleaved, last])
+    return keras.Model(inputs, outputs, name="detector_every_two_pixels")
+
+
 def compile_detector(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
     """Compile ``model`` for training with a fresh Adam: a new detector, or shipped weights trained further."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",

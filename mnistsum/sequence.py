@@ -6,7 +6,9 @@ classes: the ten digits and :data:`BLANK` for "no digit here". Two tasks:
 * the classic one: up to 5 MNIST digits side by side in a 28×140 *strip*,
   blanks filling the tail (:func:`make_strips`);
 * the cluttered canvas: the generator's digits read left to right
-  (:func:`reading_order_targets`), and the sum is the sum of the heads.
+  (:func:`reading_order_targets`), and the sum is the sum of the heads: of their answers
+  (:func:`sums_of`), or the most likely sum of their distributions (:func:`most_likely_sums`, the
+  shipped ``sequence``'s rule).
 
 On the canvas, heads on pixels learn slowly. :func:`build_grid_reader` puts them on the grid of notebook 06's
 classifier slid over the canvas (:func:`grid_inputs`), and :func:`any_order_loss` lets them name the digits in
@@ -29,6 +31,7 @@ import numpy as np
 
 from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
 from mnistsum.models import INPUT_SHAPE
+from mnistsum.value_map import SumDistribution
 
 MAX_DIGITS = 5
 BLANK = 10
@@ -254,6 +257,46 @@ def sums_of(sequences: np.ndarray) -> np.ndarray:
     """
     sequences = np.asarray(sequences)
     return np.where(sequences == BLANK, 0, sequences).sum(axis=1)
+
+
+def most_likely_sums(probabilities: np.ndarray) -> np.ndarray:
+    """The most likely sum of the heads ``(N, MAX_DIGITS, 11)``: each head's digit taken as an independent draw
+    from its softmax (:data:`BLANK` counting 0), the sum's distribution is their convolution
+    (:class:`~mnistsum.value_map.SumDistribution`, as for notebook 08's value map), and this is its mode.
+
+    It differs from the sum of each head's most likely digit when heads hesitate. Two neighbours unsure
+    which of a 3 and a 9 comes first both lean to 9: their answers add up to 18, while 3 + 9 = 12 is the more
+    likely sum (0.6·0.3 + 0.4·0.7 = 0.46, against 0.6·0.7 = 0.42 for 18).
+
+    >>> p = np.zeros((1, MAX_DIGITS, N_CLASSES), np.float32); p[0, 2:, BLANK] = 1
+    >>> p[0, 0, [3, 9]] = 0.4, 0.6; p[0, 1, [3, 9]] = 0.3, 0.7
+    >>> sums_of(read(p)).tolist(), most_likely_sums(p).tolist()
+    ([18], [12])
+    """
+    p = np.asarray(probabilities, np.float32)
+    if p.ndim != 3 or p.shape[-1] != N_CLASSES:
+        raise ValueError(f"probabilities must have shape (N, heads, {N_CLASSES}), got {p.shape}.")
+    values = p[..., :BLANK].copy()
+    values[..., 0] += p[..., BLANK]  # a blank adds 0, as a 0 does
+    return keras.ops.convert_to_numpy(SumDistribution()(values[:, None])).argmax(axis=-1)
+
+
+def closest_in_x(batch: CanvasBatch) -> np.ndarray:
+    """For each canvas, the smallest horizontal distance in pixels between the left edges of two of its digits
+    (``x0``); a large number where it holds fewer than two. Below a few pixels, reading order hangs on a
+    detail: the digits stand almost one above the other.
+
+    >>> from mnistsum.generator import CanvasConfig, generate
+    >>> b = generate(CanvasConfig(split="test"), seed=0, indices=[0])
+    >>> x0 = np.sort(b.boxes[0, b.digits[0] >= 0, 0])
+    >>> int(closest_in_x(b)[0]) == int(np.diff(x0).min())
+    True
+    """
+    present = batch.digits >= 0
+    x0 = np.where(present, batch.boxes[..., 0], np.iinfo(np.int32).max).astype(np.int64)
+    gaps = np.abs(x0[:, :, None] - x0[:, None, :])
+    both = present[:, :, None] & present[:, None, :] & ~np.eye(present.shape[1], dtype=bool)
+    return np.where(both, gaps, np.iinfo(np.int32).max).min(axis=(1, 2))
 
 
 def sequence_accuracy(targets: np.ndarray, predicted: np.ndarray) -> dict[str, object]:

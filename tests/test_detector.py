@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnistsum.detector import (BACKGROUND, NEGATIVE_SHIFT, POSITIVE_SHIFT, STRIDE, WindowDataset, build_detector,
-                               decode, windows_from)
+                               decode, every_two_pixels_across, windows_from)
 from mnistsum.generator import PATCH, CanvasConfig, generate
 
 
@@ -55,6 +55,19 @@ def test_the_canvas_grid_is_the_window_classifier_slid_by_the_stride():
         y, x = cy * STRIDE, cx * STRIDE
         window = canvas[:, y: y + PATCH, x: x + PATCH]
         np.testing.assert_allclose(model.predict(window, verbose=0)[0, 0, 0], grid[cy, cx], atol=1e-5)
+
+
+def test_read_every_two_pixels_across_the_detector_answers_for_every_window_two_pixels_apart():
+    model = build_detector()
+    canvases = generate(CanvasConfig(split="test"), seed=0, indices=[0, 1]).images
+    fine = every_two_pixels_across(model).predict(canvases, verbose=0)
+    assert fine.shape == (2, 26, 51, 11)
+    np.testing.assert_allclose(fine[:, :, 0::2], model.predict(canvases, verbose=0), atol=1e-6)
+    moved = model.predict(canvases[:, :, 2:], verbose=0)  # every window 2 pixels further right
+    np.testing.assert_allclose(fine[:, :, 1::2], moved, atol=1e-6)
+    for cy, cx in [(0, 1), (9, 24), (25, 49)]:  # and each cell is the window with left edge 2·cx
+        window = canvases[:1, cy * STRIDE: cy * STRIDE + PATCH, 2 * cx: 2 * cx + PATCH]
+        np.testing.assert_allclose(model.predict(window, verbose=0)[0, 0, 0], fine[0, cy, cx], atol=1e-5)
 
 
 def _grid(cells, shape=(1, 10, 10)):

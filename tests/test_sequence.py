@@ -5,8 +5,9 @@ import pytest
 
 from mnistsum.generator import CanvasConfig, generate
 from mnistsum.sequence import (BLANK, MAX_DIGITS, N_CLASSES, any_order_loss, build_grid_reader,
-                               build_scan_reader, build_sequence_model, grid_inputs, make_strips, read,
-                               read_through, reading_order_targets, sequence_accuracy, sums_of)
+                               build_scan_reader, build_sequence_model, closest_in_x, grid_inputs, make_strips,
+                               most_likely_sums, read, read_through, reading_order_targets, sequence_accuracy,
+                               sums_of)
 
 
 def test_strips_hold_their_digits_in_order_then_blanks():
@@ -154,3 +155,38 @@ def test_read_through_joins_frozen_eyes_to_the_reader():
     np.testing.assert_allclose(model.predict(canvases, verbose=0),
                                reader.predict(eyes.predict(canvases, verbose=0), verbose=0), rtol=1e-5, atol=1e-6)
     assert len(model.trainable_weights) == len(reader.trainable_weights)  # the eyes stay as they are
+
+
+def _most_likely_sums_by_listing(p: np.ndarray) -> np.ndarray:
+    """The mode of the heads' sum by listing all 11^5 read-outs and their probabilities (slow, obviously right)."""
+    read_outs = np.stack(np.meshgrid(*[np.arange(N_CLASSES)] * MAX_DIGITS, indexing="ij"), -1).reshape(-1, MAX_DIGITS)
+    totals = sums_of(read_outs)
+    modes = []
+    for heads in p:
+        probability = np.prod(heads[np.arange(MAX_DIGITS), read_outs], axis=1, dtype=np.float64)
+        modes.append(np.bincount(totals, weights=probability).argmax())
+    return np.array(modes)
+
+
+def test_the_most_likely_sum_of_the_heads_is_the_mode_of_every_read_out():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(N_CLASSES, 0.3), (12, MAX_DIGITS)).astype(np.float32)
+    assert most_likely_sums(p).tolist() == _most_likely_sums_by_listing(p).tolist()
+    sure = np.eye(N_CLASSES, dtype=np.float32)[rng.integers(0, N_CLASSES, (12, MAX_DIGITS))]
+    assert most_likely_sums(sure).tolist() == sums_of(read(sure)).tolist(), "sure heads: the sum of their answers"
+    with pytest.raises(ValueError, match=r"shape \(N, heads, 11\)"):
+        most_likely_sums(p[..., :10])
+
+
+def test_closest_in_x_is_the_smallest_gap_between_two_left_edges():
+    batch = generate(CanvasConfig(split="test", variable_digits=True), seed=2, indices=range(40))
+    expected = []
+    for digits, boxes in zip(batch.digits, batch.boxes):
+        x0 = boxes[digits >= 0, 0].astype(int)
+        gaps = [abs(a - b) for i, a in enumerate(x0) for b in x0[i + 1:]]
+        expected.append(min(gaps) if gaps else None)
+    found = closest_in_x(batch)
+    few = np.array([e is None for e in expected])
+    assert few.any() and (~few).any(), "the canvases must include some with fewer than two digits"
+    assert found[~few].tolist() == [e for e in expected if e is not None]
+    assert (found[few] > 128).all(), "fewer than two digits: no gap, a number larger than any canvas"
