@@ -73,11 +73,6 @@ def window_features(inputs, width: int = 32):
     return keras.layers.Conv2D(4 * width, 4, activation="relu", name="dense")(x)
 
 
-#: The detector's layers up to its second pooling, which sets the grid's stride to 4 pixels.
-_FINE_LAYERS = ("conv1", "bn1", "relu1", "conv2", "bn2", "relu2", "pool1", "conv3", "bn3", "relu3", "conv4", "bn4",
-                "relu4")
-
-
 def every_two_pixels_across(detector: keras.Model, canvas_size: int = CanvasConfig.canvas_size) -> keras.Model:
     """The ``detector`` read every 2 pixels across and 4 down: canvases ``(size, size, 1)`` in, a grid of
     ``(G, 2G - 1, 11)`` out, its column ``c`` the window with left edge ``2c`` (*shift-and-stitch*).
@@ -93,8 +88,10 @@ def every_two_pixels_across(detector: keras.Model, canvas_size: int = CanvasConf
     """
     inputs = keras.Input((canvas_size, canvas_size, 1), name="canvas")
     x = inputs
-    for name in _FINE_LAYERS:
-        x = detector.get_layer(name)(x)
+    for layer in detector.layers[1:]:  # after its input, up to the second pooling, which sets the 4-pixel stride
+        if layer.name == "pool2":
+            break
+        x = layer(x)
 
     def read(features):  # the detector's last layers; its dropout is idle when reading
         for name in ("pool2", "dense", "classes"):

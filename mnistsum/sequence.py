@@ -293,7 +293,7 @@ def closest_in_x(batch: CanvasBatch) -> np.ndarray:
     True
     """
     present = batch.digits >= 0
-    x0 = np.where(present, batch.boxes[..., 0], np.iinfo(np.int32).max).astype(np.int64)
+    x0 = batch.boxes[..., 0].astype(np.int64)
     gaps = np.abs(x0[:, :, None] - x0[:, None, :])
     both = present[:, :, None] & present[:, None, :] & ~np.eye(present.shape[1], dtype=bool)
     return np.where(both, gaps, np.iinfo(np.int32).max).min(axis=(1, 2))
