@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mnistsum.generator import CanvasConfig, generate
-from mnistsum.resnet import N_SUMS, build_resnet, focal_factor, residual_block, sum_classes
+from mnistsum.resnet import N_SUMS, SMALL_TASK, build_resnet, focal_factor, residual_block, sum_classes
 
 
 def test_focal_loss_is_cross_entropy_times_alpha_and_the_focal_factor():
@@ -25,3 +25,13 @@ def test_targets_and_shapes():
     assert build_resnet("focal").loss.gamma == 2.0
     with pytest.raises(ValueError, match="loss"):
         build_resnet("hinge")
+
+
+def test_the_small_task_is_read_by_the_same_resnet():
+    batch = generate(SMALL_TASK.replace(split="val"), seed=1, indices=range(300))
+    assert batch.images.shape[1:] == (64, 64, 1)
+    model = build_resnet("focal", input_shape=batch.images.shape[1:])
+    assert model.predict(batch.images[:4], verbose=0).shape == (4, N_SUMS)
+    n_digits = (batch.digits >= 0).sum(axis=1)
+    assert n_digits.max() == 2 and 0.25 < np.mean(n_digits == 0) < 0.45  # a uniform 0-2 attempted
+    assert sum_classes(batch).argmax(1).max() <= 18
