@@ -1,5 +1,6 @@
 """Recorded results and the README table generated from them."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,22 @@ def test_gpus_are_named_by_the_driver_when_tensorflow_cannot(tmp_path, monkeypat
     fake.write_text("#!/bin/sh\necho 'NVIDIA H200'\n")
     fake.chmod(0o755)
     assert _nvidia_gpus() == ["NVIDIA H200"]
+
+
+def _headline(record: dict) -> str:
+    """How MODELS.md quotes a record's main score."""
+    if "test_mse" in record:
+        return f"reconstruction MSE {record['test_mse']:.4f}"
+    return f"{record.get('sum_accuracy') or record['test_accuracy']:.2%}"
+
+
+def test_models_md_has_a_section_for_every_model_that_quotes_its_recorded_score():
+    from mnistsum.zoo import OTHER_SHIPPED, ZOO, shipped_record
+
+    sections = {part.split(":")[0].split(" (")[0].strip(): part
+                for part in (ROOT / "MODELS.md").read_text().split("\n## ")[1:]}
+    records = {name: shipped_record(name) for name in [*ZOO, *OTHER_SHIPPED] if name != "reader"}
+    records["baseline"] = json.loads((ROOT / "results" / "baseline.json").read_text())
+    assert set(sections) == set(records), "one MODELS.md section (## name: ...) per model"
+    for name, record in records.items():
+        assert _headline(record) in sections[name], f"MODELS.md's {name} section must quote {_headline(record)}"
