@@ -236,9 +236,10 @@ def _save_and_report(name: str, model, record: dict, history: dict | None, ship:
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
         save_history(history, path.with_suffix(".history.json"))
+        print(f"model: {path}")
     # A quick-mode score is never a result: keep it beside the quick model instead.
     written = write_result(record, path.parent, path.stem) if is_quick() else write_result(record)
-    print(f"model: {path}\nresult: {written}")
+    print(f"result: {written}")
     if ship:
         from mnistsum.zoo import ship as ship_model
 

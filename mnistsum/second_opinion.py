@@ -16,6 +16,8 @@ call (its background probability is kept as it is).
 
 The result (:func:`with_second_opinion`) is one Keras model with the detector's output, a grid of
 11-way probabilities, so :func:`~mnistsum.detector.decode` and everything built on it work unchanged.
+:mod:`mnistsum.aligned` gives the reader's vote another way: each found digit read where its ink is, not
+through its grid cell's window (:class:`~mnistsum.aligned.AlignedVote`, with the same output).
 """
 
 from __future__ import annotations
@@ -88,9 +90,13 @@ def with_second_opinion(detector: keras.Model, grid: keras.Model, weight: float)
     return keras.Model(inputs, outputs, name="detector_with_second_opinion")
 
 
-def parts(model: keras.Model) -> tuple[keras.Model, keras.Model | None, float]:
+def parts(model) -> tuple[keras.Model, keras.Model | None, float]:
     """``(detector, second opinion's grid or None, weight)`` of a model made by :func:`with_second_opinion`,
-    or of a plain detector."""
+    of an :class:`~mnistsum.aligned.AlignedVote` (its reader), or of a plain detector."""
+    from mnistsum.aligned import AlignedVote
+
+    if isinstance(model, AlignedVote):
+        return model.detector, model.reader, model.weight
     names = [layer.name for layer in model.layers]
     if VOTE not in names:
         return model, None, 0.0

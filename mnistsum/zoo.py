@@ -339,15 +339,18 @@ def train_reader(seconds: float, seed: int = 1, learning_rate: float | None = No
     return Trained(model, history, budget, time.perf_counter() - start)
 
 
-#: The models that may give the detector a second opinion, in the order a tie on validation prefers them.
-SECOND_OPINIONS = ("digit-classifier", "reader")
+#: The models that may give the detector a second opinion, in the order a tie on validation prefers them:
+#: a model slid over the canvas, or the reader read where each digit's ink is (:mod:`mnistsum.aligned`).
+GRID_OPINIONS = ("digit-classifier", "reader")
+ALIGNED_READER = "reader-aligned"
+SECOND_OPINIONS = (*GRID_OPINIONS, ALIGNED_READER)
 
 
 def opinion_grid(name: str) -> keras.Model:
     """Shipped second opinion ``name`` as a model from canvases to ``(H', W', 10)`` digit probabilities on the
     detector's grid: notebook 06's classifier slid over the canvas, or the reader (a grid model already)."""
-    if name not in SECOND_OPINIONS:
-        raise ValueError(f"unknown second opinion {name!r}: choose one of {', '.join(SECOND_OPINIONS)}.")
+    if name not in GRID_OPINIONS:
+        raise ValueError(f"unknown grid opinion {name!r}: choose one of {', '.join(GRID_OPINIONS)}.")
     if name == "digit-classifier":
         from mnistsum.second_opinion import classifier_grid
 
@@ -355,30 +358,53 @@ def opinion_grid(name: str) -> keras.Model:
     return load_shipped(name)
 
 
+def _opinion_model(name: str) -> str:
+    """The shipped model whose weights second opinion ``name`` reads with."""
+    return "reader" if name == ALIGNED_READER else name
+
+
+def voted(detector: keras.Model, name: str, weight: float):
+    """``detector`` with shipped second opinion ``name`` (one of :data:`SECOND_OPINIONS`) voting with ``weight``:
+    a Keras model, or an :class:`~mnistsum.aligned.AlignedVote` for the reader read where the ink is."""
+    if name == ALIGNED_READER:
+        from mnistsum.aligned import AlignedVote
+
+        return AlignedVote(detector, load_shipped("reader"), weight)
+    from mnistsum.second_opinion import with_second_opinion
+
+    return with_second_opinion(detector, opinion_grid(name), weight)
+
+
+def _opinion_on(name: str, detector_grids: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """Second opinion ``name``'s grid of digit probabilities for ``images``, whose detector grids are given."""
+    if name == ALIGNED_READER:
+        from mnistsum.aligned import aligned_opinion
+
+        return aligned_opinion(detector_grids, images, load_shipped("reader"))
+    return opinion_grid(name).predict(images, batch_size=64, verbose=0)
+
+
 def _with_second_opinion(trained: Trained) -> Trained:
     """Give a freshly trained detector a second opinion: of the shipped :data:`SECOND_OPINIONS`, the one
     whose vote, at its best weight, reads validation canvases (digits that no model trained on) best."""
     from mnistsum.generator import CanvasConfig, generate
-    from mnistsum.second_opinion import choose_weight, with_second_opinion
+    from mnistsum.second_opinion import choose_weight
 
     start = time.perf_counter()
     n = pick(full=SECOND_OPINION_CANVASES, quick=16)
     val = generate(CanvasConfig(split="val"), SECOND_OPINION_SEED, range(n))
     detector_grids = trained.model.predict(val.images, batch_size=64, verbose=0)
-    candidates = {}
-    for name in (name for name in SECOND_OPINIONS if shipped_path(name).exists()):
-        grid = opinion_grid(name)
-        candidates[name] = (grid, *choose_weight(detector_grids, grid.predict(val.images, batch_size=64, verbose=0),
-                                                 val.sums))
+    candidates = {name: choose_weight(detector_grids, _opinion_on(name, detector_grids, val.images), val.sums)
+                  for name in SECOND_OPINIONS if shipped_path(_opinion_model(name)).exists()}
     if not candidates:
-        raise FileNotFoundError(f"no shipped second opinion: ship one of {', '.join(SECOND_OPINIONS)} first.")
-    name = max(candidates, key=lambda k: max(candidates[k][2].values()))  # the first of equals
-    grid, weight, scores = candidates[name]
+        raise FileNotFoundError(f"no shipped second opinion: ship one of {', '.join(GRID_OPINIONS)} first.")
+    name = max(candidates, key=lambda k: max(candidates[k][1].values()))  # the first of equals
+    weight, scores = candidates[name]
     budget = {**trained.budget, "second_opinion": {
         "classifier": name, "weight": weight, "val_canvases": n, "val_seed": SECOND_OPINION_SEED,
         "val_sum_accuracy_by_weight": {str(w): s for w, s in scores.items()},
-        "val_sum_accuracy_by_opinion": {k: max(v[2].values()) for k, v in candidates.items()}}}
-    return Trained(with_second_opinion(trained.model, grid, weight), trained.history, budget,
+        "val_sum_accuracy_by_opinion": {k: max(v[1].values()) for k, v in candidates.items()}}}
+    return Trained(voted(trained.model, name, weight), trained.history, budget,
                    trained.wall_time_s + time.perf_counter() - start)
 
 
@@ -553,8 +579,8 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in (
                          "digit values; the most likely sum of them, the canvas read at a few shifts; trained on "
                          "sums alone",
              "08_resnet_focal", _predict_value_sums, _train_sum_only),
-    ZooEntry("best", "fully convolutional digit detector, a reader trained on warped digits as a second opinion; "
-                     "sum of the detected digits",
+    ZooEntry("best", "fully convolutional digit detector, a reader trained on warped digits as a second opinion, "
+                     "read where each digit's ink is; sum of the detected digits",
              "09_detector", _predict_detector_sums, _train_best),
 )}
 
@@ -588,9 +614,9 @@ def load_shipped(name: str) -> keras.Model:
     """The shipped trained model ``name``.
 
     ``best`` is assembled: ``best.keras`` holds the detector, and when its record names a second
-    opinion (notebook 06's classifier or the reader), that shipped model joins it with the recorded vote
-    weight (:mod:`mnistsum.second_opinion`), so its weights are not shipped twice. ``sum-only`` reads
-    each canvas at the shifts its record names (:mod:`mnistsum.shifts`).
+    opinion (notebook 06's classifier or the reader, slid over the canvas or read where each digit's ink
+    is), that shipped model joins it with the recorded vote weight (:func:`voted`), so its weights are not
+    shipped twice. ``sum-only`` reads each canvas at the shifts its record names (:mod:`mnistsum.shifts`).
     """
     model, record = keras.models.load_model(_existing_shipped_path(name)), shipped_record(name) or {}
     if name == "sum-only" and (chosen := shifts(record)) is not None:
@@ -598,11 +624,7 @@ def load_shipped(name: str) -> keras.Model:
 
         return shifted_sum_model(model, chosen["offsets"])
     opinion = second_opinion(record) if name == "best" else None
-    if opinion is None:
-        return model
-    from mnistsum.second_opinion import with_second_opinion
-
-    return with_second_opinion(model, opinion_grid(opinion["classifier"]), opinion["weight"])
+    return model if opinion is None else voted(model, opinion["classifier"], opinion["weight"])
 
 
 def _existing_shipped_path(name: str) -> Path:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mnistsum import zoo
+from mnistsum.aligned import AlignedVote
 from mnistsum.cli import main
 from mnistsum.generator import CanvasConfig, generate
 from mnistsum.grid import BACKGROUND, grid_labels, reader_targets
@@ -89,8 +90,8 @@ def test_best_takes_the_second_opinion_that_reads_validation_canvases_best(tmp_p
     chosen = zoo._with_second_opinion(trained)
     opinion = chosen.budget["second_opinion"]
     scores = opinion["val_sum_accuracy_by_opinion"]
-    assert set(scores) == {"digit-classifier", "reader"}
-    assert opinion["classifier"] == max(scores, key=lambda k: (scores[k], k == "digit-classifier"))
+    assert list(scores) == ["digit-classifier", "reader", "reader-aligned"]
+    assert opinion["classifier"] == max(scores, key=lambda k: (scores[k], -zoo.SECOND_OPINIONS.index(k)))
     assert max(opinion["val_sum_accuracy_by_weight"].values()) == scores[opinion["classifier"]]
 
     record = zoo.shipped_record("best")
@@ -99,6 +100,10 @@ def test_best_takes_the_second_opinion_that_reads_validation_canvases_best(tmp_p
     best = zoo.load_shipped("best")
     detector_again, grid, weight = parts(best)
     assert weight == 0.5 and grid.name == "reader" and detector_again.name == "detector"
+    record["second_opinion"]["classifier"] = "reader-aligned"
+    (tmp_path / "best.json").write_text(json.dumps(record))
+    best = zoo.load_shipped("best")
+    assert isinstance(best, AlignedVote) and parts(best)[1:] == (best.reader, 0.5)
 
 
 def test_join_averages_the_new_reader_with_the_shipped_one(tmp_path, monkeypatch, capsys):
