@@ -54,9 +54,9 @@ def ink_corners(images: np.ndarray, index: np.ndarray, corners: np.ndarray, iter
         rows = (corners[:, 0, None] + offsets)[:, :, None]
         cols = (corners[:, 1, None] + offsets)[:, None, :]
         ink = np.maximum(images[index[:, None, None], rows, cols, 0].astype(np.float64) - threshold, 0.0)
-        mass = np.maximum(ink.sum((1, 2)), 1e-12)  # an inkless window stays where it is
-        centre = np.stack([ink.sum(2) @ offsets, ink.sum(1) @ offsets], -1) / mass[:, None]
-        moved = np.where(ink.sum((1, 2))[:, None] > 0, np.rint(centre - INK_CENTRE), 0).astype(np.int64)
+        mass = ink.sum((1, 2))[:, None]
+        centre = np.stack([ink.sum(2) @ offsets, ink.sum(1) @ offsets], -1) / np.maximum(mass, 1e-12)
+        moved = np.where(mass > 0, np.rint(centre - INK_CENTRE), 0).astype(np.int64)  # no ink: stay
         corners = np.clip(corners + moved, 0, limit)
     return corners
 
