@@ -384,7 +384,8 @@ def cmd_shifts(args) -> None:
 
 def _choose_again(command: str, name: str, key: str, choose, args) -> None:
     """``vote`` and ``shifts``: ``choose()`` how the shipped ``name`` is read again, score it on the benchmark,
-    and with ``--ship`` write the choice (as ``record[key]``) and the scores into its record."""
+    and with ``--ship`` write the choice (as ``record[key]``) and the scores into its record; the choice it
+    replaces, with its scores, goes first in ``record[key]["earlier"]``."""
     _check_positive(eval_images=args.eval_images)
     from mnistsum import zoo
     from mnistsum.results import make_record
@@ -398,8 +399,12 @@ def _choose_again(command: str, name: str, key: str, choose, args) -> None:
     scored = make_record(name, model, zoo.score(name, model, args.eval_images), previous["budget"], 0.0,
                          _command(args))
     said = ("hardware", "date", "command")
-    record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")},
-              key: {**choice, **{k: scored[k] for k in said}}}
+    chosen = {**choice, **{k: scored[k] for k in said}}
+    if key in previous:  # the choice it replaces, with what it scored, is kept: newest first
+        before = {k: v for k, v in previous[key].items() if k != "earlier"}
+        chosen["earlier"] = [{**before, **{k: previous[k] for k in ("sum_accuracy", "mae")}},
+                             *previous[key].get("earlier", [])]
+    record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")}, key: chosen}
     _save_and_report(name, model, record, None, ship=False)
     if args.ship:  # the weights are unchanged: only the record is written
         print(f"shipped: {zoo.ship_record(name, record)}")
