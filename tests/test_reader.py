@@ -41,6 +41,19 @@ def test_read_at_digits_reads_the_cell_nearest_each_digit():
     assert (read_at_digits(build_reader(width=4), batch)[batch.digits < 0] == -1).all()
 
 
+@pytest.mark.parametrize("body", ["detector", "strided"])
+def test_a_reader_slid_over_a_canvas_reads_each_window_every_4_pixels(body):
+    reader = build_reader(width=4, body=body)
+    canvas = generate(CanvasConfig(split="val"), 5, range(1)).images
+    grid = reader.predict(canvas, verbose=0)
+    assert grid.shape == (1, 26, 26, 10)
+    for y, x in ((0, 0), (7, 19), (25, 25)):
+        window = canvas[:, 4 * y:4 * y + 28, 4 * x:4 * x + 28]
+        np.testing.assert_allclose(reader.predict(window, verbose=0)[0, 0, 0], grid[0, y, x], atol=1e-5)
+    with pytest.raises(ValueError, match="choose one of detector, strided"):
+        build_reader(body="wide")
+
+
 def test_train_reader_trains_and_reports_its_reading(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
     main(["train-reader", "--seconds", "3", "--workers", "2", "--seed", "4", "--eval-images", "8"])
@@ -53,6 +66,9 @@ def test_train_reader_trains_and_reports_its_reading(tmp_path, monkeypatch, caps
     main(["train-reader", "--seconds", "2", "--windows", "--elastic", "34", "--eval-images", "8"])
     augment = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["budget"]["augment"]
     assert augment["elastic"] == 34.0 and augment["elastic_sigma"] == 4.0
+    main(["train-reader", "--seconds", "2", "--windows", "--body", "strided", "--eval-images", "8"])
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["budget"]["body"] == "strided" and 0 <= record["digit_accuracy"] <= 1
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -61,6 +77,8 @@ def test_train_reader_trains_and_reports_its_reading(tmp_path, monkeypatch, caps
     (["--seconds", "5", "--ship"], "never shipped"),
     (["--seconds", "5", "--copies", "0"], "--copies 0"),
     (["--seconds", "5", "--plain-digits", "--elastic", "34"], "--plain-digits has none"),
+    (["--seconds", "5", "--body", "strided"], "trains on digit windows"),
+    (["--seconds", "5", "--windows", "--body", "wide"], "unknown reader body 'wide'"),
 ])
 def test_train_reader_refuses_what_it_cannot_do(argv, message, monkeypatch):
     monkeypatch.setenv("MNISTSUM_QUICK", "1")
