@@ -31,10 +31,6 @@ from mnistsum.grid import BACKGROUND, STRIDE
 READER = "reader"  #: the model's name, and its shipped name
 
 
-#: The bodies a reader may have, and the dropout before its softmax: the detector's, or :func:`strided_features`.
-BODIES = {"detector": 0.3, "strided": 0.4}
-
-
 def strided_features(inputs, width: int = 32):
     """A reader's body built unlike the detector's, so that its mistakes differ: ``4 * width`` features of
     every 28×28 window at a stride of 4 pixels, from 5×5 convolutions of stride 2 where the detector max-pools
@@ -56,14 +52,19 @@ def strided_features(inputs, width: int = 32):
     return x
 
 
+#: The bodies a reader may have, each with the dropout before its softmax: the detector's
+#: (:func:`~mnistsum.detector.window_features`), or :func:`strided_features`.
+BODIES = {"detector": (window_features, 0.3), "strided": (strided_features, 0.4)}
+
+
 def build_reader(width: int = 64, learning_rate: float = 1e-3, body: str = "detector") -> keras.Model:
     """The reader: any canvas in, ``(H', W', 10)`` digit probabilities out, one per detector cell; ``body``
     is one of :data:`BODIES`."""
     if body not in BODIES:
         raise ValueError(f"unknown reader body {body!r}: choose one of {', '.join(BODIES)}.")
     inputs = keras.Input((None, None, 1), name="canvas")
-    features = window_features(inputs, width) if body == "detector" else strided_features(inputs, width)
-    x = keras.layers.Dropout(BODIES[body], name="dropout")(features)
+    features, dropout = BODIES[body]
+    x = keras.layers.Dropout(dropout, name="dropout")(features(inputs, width))
     outputs = keras.layers.Conv2D(BACKGROUND, 1, activation="softmax", name="digits")(x)
     model = keras.Model(inputs, outputs, name=READER)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
