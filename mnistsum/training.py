@@ -62,13 +62,18 @@ def baseline_recipe() -> Recipe:
 
 def train(model: keras.Model, recipe: Recipe, config: CanvasConfig = CanvasConfig(),
           targets: Targets = sum_targets, callbacks: list | None = None, verbose: int | str = "auto",
-          seed: int = TRAIN_SEED) -> keras.callbacks.History:
-    """Fit ``model`` on fresh ``train`` canvases, validating on a fixed ``val`` set."""
+          seed: int = TRAIN_SEED, initial_epoch: int = 0) -> keras.callbacks.History:
+    """Fit ``model`` on fresh ``train`` canvases, validating on a fixed ``val`` set; from ``initial_epoch`` on
+    (epochs counted from 0), to go on with a run that stopped early on the canvases it had not seen yet."""
+    if not 0 <= initial_epoch < recipe.epochs:
+        raise ValueError(f"initial_epoch={initial_epoch} is invalid: it must be in [0, {recipe.epochs}), "
+                         "the recipe's epochs.")
     train_data = CanvasDataset(config.replace(split="train"), seed, recipe.images_per_epoch,
                                recipe.batch_size, targets, fresh_each_epoch=True)
+    train_data.epoch = initial_epoch  # epoch e serves the canvases of epoch e, however the run was split
     val_data = CanvasDataset(config.replace(split="val"), VAL_SEED, recipe.val_images,
                              recipe.batch_size, targets)
-    return model.fit(train_data, validation_data=val_data, epochs=recipe.epochs,
+    return model.fit(train_data, validation_data=val_data, epochs=recipe.epochs, initial_epoch=initial_epoch,
                      callbacks=callbacks or [], verbose=verbose)
 
 
@@ -88,20 +93,33 @@ def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbo
     :func:`mnistsum.paths.model_path` (quick mode uses its own ``-quick`` files).
     The model is built and trained under ``strategy`` (default:
     :func:`distribution_strategy`), so several GPUs are used when there are.
+    A saved model whose history holds fewer epochs than ``recipe`` asks for (a run
+    that was stopped, or ran out of its time budget) is trained for the epochs
+    it lacks, with its optimizer's state, on the canvases those epochs serve.
     """
     path = model_path(name)
     history_path = path.with_suffix(".history.json")
-    if path.exists() and not retrain:
-        print(f"Loaded {path.name}, trained earlier (set RETRAIN = True or delete it to train again).")
-        history = load_history(history_path) if history_path.exists() else {}
-        return keras.models.load_model(path), history, False
     strategy = strategy or distribution_strategy()
-    print(f"Training {name} on {strategy.num_replicas_in_sync} device(s): {recipe.epochs} epochs x "
-          f"{recipe.images_per_epoch:,} images, batch {recipe.batch_size} ({recipe.images_seen:,} images in all).")
-    with strategy.scope():
-        model = build()
-    checkpoint = Checkpoint(path, history_path)
-    train(model, recipe, callbacks=[WallClock(), checkpoint, *(callbacks or [])], verbose=verbose)
+    if path.exists() and not retrain:
+        history = load_history(history_path) if history_path.exists() else {}
+        done = len(history.get("loss", []))
+        if not history or done >= recipe.epochs:
+            print(f"Loaded {path.name}, trained earlier (set RETRAIN = True or delete it to train again).")
+            return keras.models.load_model(path), history, False
+        print(f"Loaded {path.name}: it holds {done} of the {recipe.epochs} epochs the recipe asks for (a run that "
+              f"stopped early); training it for the other {recipe.epochs - done} (set RETRAIN = True to start again).")
+        with strategy.scope():
+            model = keras.models.load_model(path)
+    else:
+        print(f"Training {name} on {strategy.num_replicas_in_sync} device(s): {recipe.epochs} epochs x "
+              f"{recipe.images_per_epoch:,} images, batch {recipe.batch_size} ({recipe.images_seen:,} images "
+              "in all).")
+        history, done = {}, 0
+        with strategy.scope():
+            model = build()
+    checkpoint = Checkpoint(path, history_path, history)
+    train(model, recipe, callbacks=[WallClock(), checkpoint, *(callbacks or [])], verbose=verbose,
+          initial_epoch=done)
     return model, checkpoint.history, True
 
 
@@ -142,10 +160,10 @@ class TimeBudget(keras.callbacks.Callback):
 class Checkpoint(keras.callbacks.Callback):
     """After every epoch, saves the model and the history so far (a long run can stop any time)."""
 
-    def __init__(self, model_file: Path, history_file: Path):
+    def __init__(self, model_file: Path, history_file: Path, history: dict[str, list[float]] | None = None):
         super().__init__()
         self.model_file, self.history_file = Path(model_file), Path(history_file)
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}  # to go on with
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():

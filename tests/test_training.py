@@ -50,6 +50,27 @@ def test_load_or_train_trains_once_then_loads(tmp_path, monkeypatch, capsys):
     assert retrained
 
 
+def test_load_or_train_goes_on_with_a_run_that_stopped_early(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
+    three = Recipe(epochs=3, images_per_epoch=8, batch_size=4, val_images=4)  # 2 batches an epoch
+    _, stopped, _ = load_or_train("tiny", tiny_model, three, retrain=True, verbose=0, callbacks=[TimeBudget(0)])
+    assert len(stopped["loss"]) == 1
+    capsys.readouterr()
+    model, history, trained = load_or_train("tiny", tiny_model, three, verbose=0)
+    assert "it holds 1 of the 3 epochs the recipe asks for" in capsys.readouterr().out
+    assert trained and len(history["loss"]) == len(history["epoch_seconds"]) == 3
+    assert history["loss"][0] == stopped["loss"][0]  # the stopped run's epoch, not a new first one
+    assert int(model.optimizer.iterations) == 3 * 2  # the saved optimizer went on: 2 steps, then 4
+    _, again, trained_again = load_or_train("tiny", tiny_model, three, verbose=0)
+    assert not trained_again and again == history
+
+
+@pytest.mark.parametrize("initial_epoch", [-1, 2])
+def test_train_refuses_a_first_epoch_outside_the_recipe(initial_epoch):
+    with pytest.raises(ValueError, match=f"initial_epoch={initial_epoch} is invalid"):
+        train(tiny_model(), TINY, initial_epoch=initial_epoch, verbose=0)
+
+
 def test_quick_and_full_models_never_share_a_file(monkeypatch, tmp_path):
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
     monkeypatch.setenv("MNISTSUM_QUICK", "0")
