@@ -99,24 +99,23 @@ def load_or_train(name: str, build, recipe: Recipe, retrain: bool = False, verbo
     """
     path = model_path(name)
     history_path = path.with_suffix(".history.json")
-    strategy = strategy or distribution_strategy()
+    history, done = {}, 0
     if path.exists() and not retrain:
         history = load_history(history_path) if history_path.exists() else {}
         done = len(history.get("loss", []))
         if not history or done >= recipe.epochs:
             print(f"Loaded {path.name}, trained earlier (set RETRAIN = True or delete it to train again).")
             return keras.models.load_model(path), history, False
+    strategy = strategy or distribution_strategy()  # only when there is training to do
+    if done:
         print(f"Loaded {path.name}: it holds {done} of the {recipe.epochs} epochs the recipe asks for (a run that "
               f"stopped early); training it for the other {recipe.epochs - done} (set RETRAIN = True to start again).")
-        with strategy.scope():
-            model = keras.models.load_model(path)
     else:
         print(f"Training {name} on {strategy.num_replicas_in_sync} device(s): {recipe.epochs} epochs x "
               f"{recipe.images_per_epoch:,} images, batch {recipe.batch_size} ({recipe.images_seen:,} images "
               "in all).")
-        history, done = {}, 0
-        with strategy.scope():
-            model = build()
+    with strategy.scope():
+        model = keras.models.load_model(path) if done else build()
     checkpoint = Checkpoint(path, history_path, history)
     train(model, recipe, callbacks=[WallClock(), checkpoint, *(callbacks or [])], verbose=verbose,
           initial_epoch=done)
