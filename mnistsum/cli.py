@@ -131,6 +131,9 @@ def _add_train(sub) -> None:
     p.add_argument("--workers", type=int, help="with --seconds: processes that make the canvases (default 1)")
     p.add_argument("--augment", action="store_true",
                    help="with --resume --seconds: train on warped copies of the digits too (mnistsum.augment)")
+    p.add_argument("--flip-clutter", action="store_true",
+                   help="with --resume --seconds: train on the clothes mirrored, upside down and half-turned too "
+                        "(mnistsum.augment.flipped_clutter)")
     p.set_defaults(func=cmd_train)
 
 
@@ -211,8 +214,9 @@ def cmd_train(args) -> None:
     _refuse_quick_ship(args)
     if args.resume:
         return _resume(args)
-    if args.augment:
-        raise ValueError("--augment applies to a timed stage of best: give --resume --seconds T with it.")
+    if args.augment or args.flip_clutter:
+        raise ValueError("--augment and --flip-clutter apply to a timed stage of best: give --resume --seconds T "
+                         "with them.")
     if args.model == "sum-only":
         return _train_sum_only(args)
     if any(value is not None for value in (args.seed, args.learning_rate, args.seconds, args.workers)):
@@ -267,8 +271,8 @@ def _resume(args) -> None:
     if args.seed is None or args.seed in used:
         raise ValueError(f"--resume needs --seed S, a canvas stream no earlier stage used (used: {used}).")
     if args.model == "sum-only":
-        if args.augment:
-            raise ValueError("--augment applies to best; sum-only trains on the plain digits.")
+        if args.augment or args.flip_clutter:
+            raise ValueError("--augment and --flip-clutter apply to best; sum-only trains on the plain canvases.")
         with zoo.strategy_scope():
             trained = zoo.resume_sum_only(args.seed, _sum_only_seconds(args), args.learning_rate,
                                           args.workers or 1, args.batch_size)
@@ -286,13 +290,13 @@ def _resume_best(args):
         raise ValueError("--workers applies to a timed stage: give --seconds too.")
     if args.seconds is not None and (args.epochs or args.max_hours):
         raise ValueError("--seconds sets the stage's length: give neither --epochs nor --max-hours with it.")
-    if args.augment and args.seconds is None:
-        raise ValueError("--augment applies to a timed stage: give --seconds too.")
+    if (args.augment or args.flip_clutter) and args.seconds is None:
+        raise ValueError("--augment and --flip-clutter apply to a timed stage: give --seconds too.")
     from mnistsum.augment import DigitAugment
 
     return zoo.resume_best(args.seed, args.epochs, args.images_per_epoch, args.batch_size, args.learning_rate,
                            _max_seconds(args), args.seconds, args.workers or 1,
-                           DigitAugment() if args.augment else None)
+                           DigitAugment() if args.augment else None, args.flip_clutter)
 
 
 def _sum_only_seconds(args) -> float | None:

@@ -38,7 +38,7 @@ import numpy as np
 from mnistsum.analysis import MisreadDigits, misread_digits
 from mnistsum.augment import DigitAugment
 from mnistsum.data import to_unit_floats
-from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, iter_batches
+from mnistsum.generator import PATCH, CanvasBatch, CanvasConfig, Pools, iter_batches
 from mnistsum.grid import (BACKGROUND, N_CLASSES, NEGATIVE_SHIFT, NMS_CELLS, POSITIVE_SHIFT,
                            STRIDE, grid_targets, window_labels)
 from mnistsum.keras_data import CanvasDataset
@@ -341,14 +341,16 @@ def train_detector(model: keras.Model, recipe: DetectorRecipe, callbacks: list |
 
 def train_detector_for(model: keras.Model, seconds: float, learning_rate: float = 6e-4, batch_size: int = 256,
                        images_per_epoch: int = 200_000, seed: int = 1, workers: int = 1, val_images: int = 2_000,
-                       augment: DigitAugment | None = None, log=print) -> dict[str, list[float]]:
+                       augment: DigitAugment | None = None, flip_clutter: bool = False,
+                       log=print) -> dict[str, list[float]]:
     """Train the whole-canvas phase for ``seconds`` of wall time, with a cosine over that time.
 
     For a machine whose speed is not known in advance (a lent GPU): the learning rate follows
     :func:`~mnistsum.timed.time_cosine` of the time spent, not of the steps taken
     (:func:`~mnistsum.timed.train_for`). The canvases are fresh ones of stream ``seed + 1000`` (as in
     :func:`train_detector`), made by ``workers`` processes (:func:`mnistsum.feed.canvas_batches`),
-    their digits drawn from ``augment``'s pool (a :class:`~mnistsum.augment.DigitAugment`) when given.
+    their digits drawn from ``augment``'s pool (a :class:`~mnistsum.augment.DigitAugment`) when given, their
+    clothes flipped four ways with ``flip_clutter`` (:func:`~mnistsum.augment.flipped_clutter`).
     Every ``images_per_epoch`` canvases, and at the end, the loss on ``val_images`` fixed ``val``
     canvases (stream ``seed + 1001``) is logged. Returns the history, one entry per epoch (the last
     may be partial): ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``,
@@ -358,7 +360,7 @@ def train_detector_for(model: keras.Model, seconds: float, learning_rate: float 
     from mnistsum.timed import Stage, train_for
 
     stage = Stage(1.0, 2, lambda: canvas_batches(CanvasConfig(split="train"), seed + 1000, batch_size,
-                                                 workers=workers, augment=augment))
+                                                 workers=workers, augment=augment, flip_clutter=flip_clutter))
     val = fixed_batches(CanvasConfig(split="val"), seed + 1001, val_images, batch_size)
     return train_for(model, seconds, learning_rate, [stage], val, images_per_epoch, batch_size, log)
 
@@ -419,10 +421,12 @@ class DetectionReport:
         return misread_digits(self.digits, self.matched, self.digit_ids)
 
 
-def report(model: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 256) -> DetectionReport:
-    """Detect on canvases ``0..n-1`` of stream ``seed`` and match the detections to the annotations."""
+def report(model: keras.Model, config: CanvasConfig, seed: int, n: int, batch_size: int = 256,
+           pools: Pools | None = None) -> DetectionReport:
+    """Detect on canvases ``0..n-1`` of stream ``seed`` (drawn from ``pools``, by default the split's own) and
+    match the detections to the annotations."""
     parts = []
-    for batch in iter_batches(config, seed, n, batch_size):
+    for batch in iter_batches(config, seed, n, batch_size, pools):
         found = detect(model, batch.images)
         parts.append((batch.sums, found.sums, batch.digits, match(found, batch.digits, batch.boxes), found.counts,
                       batch.digit_ids))

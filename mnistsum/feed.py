@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from mnistsum.augment import DigitAugment, augmented_pools
+from mnistsum.augment import DigitAugment, augmented_pools, flipped_clutter
 from mnistsum.generator import CanvasBatch, CanvasConfig, Pools, generate, load_pools
 from mnistsum.grid import grid_targets
 
@@ -59,43 +59,49 @@ def fixed_batches(config: CanvasConfig, seed: int, n: int, batch_size: int, targ
     return tuple(np.concatenate(part) for part in zip(*parts))
 
 
-def training_pools(split: str, augment: DigitAugment | None = None) -> Pools:
-    """The pools of ``split``, with ``augment``'s warped copies of the digits when given (training only)."""
-    _check_augment(split, augment)
-    return load_pools(split) if augment is None else augmented_pools(load_pools(split), augment)
+def training_pools(split: str, augment: DigitAugment | None = None, flip_clutter: bool = False) -> Pools:
+    """The pools of ``split``, with ``augment``'s warped copies of the digits when given, and with
+    ``flip_clutter`` every piece of clothing flipped too (:func:`~mnistsum.augment.flipped_clutter`); both
+    are for training only."""
+    _check_augment(split, augment, flip_clutter)
+    pools = load_pools(split) if augment is None else augmented_pools(load_pools(split), augment)
+    return flipped_clutter(pools) if flip_clutter else pools
 
 
-def _check_augment(split: str, augment: DigitAugment | None) -> None:
+def _check_augment(split: str, augment: DigitAugment | None, flip_clutter: bool = False) -> None:
     if augment is not None and split != "train":
         raise ValueError(f"digit augmentation is for training canvases only, not split={split!r}: "
                          "validation and benchmark canvases keep the plain MNIST digits.")
+    if flip_clutter and split != "train":
+        raise ValueError(f"flipped clutter is for training canvases only, not split={split!r}: "
+                         "validation and benchmark canvases keep the clothes as they are.")
 
 
-def _load_pools(split: str, augment: DigitAugment | None) -> None:
+def _load_pools(split: str, augment: DigitAugment | None, flip_clutter: bool) -> None:
     global _pools
-    _pools = training_pools(split, augment)
+    _pools = training_pools(split, augment, flip_clutter)
 
 
 def canvas_batches(config: CanvasConfig, seed: int, batch_size: int, targets: Targets = grid_targets,
                    workers: int = 1, first: int = 0, ahead: int | None = None,
-                   augment: DigitAugment | None = None) -> Iterator[Batch]:
+                   augment: DigitAugment | None = None, flip_clutter: bool = False) -> Iterator[Batch]:
     """Batches ``first, first + 1, ...`` of stream ``seed`` without end, each :func:`canvas_batch`.
 
     With ``workers > 1`` they are made in that many processes, ``ahead`` batches (default
     ``2 * workers``) in flight at a time; the pool shuts down when the iterator is closed.
-    With ``augment``, the digits come from :func:`training_pools` (each worker makes the same warped
-    copies, from ``augment.seed``).
+    With ``augment`` or ``flip_clutter``, the pools are :func:`training_pools`'s (each worker makes the same
+    warped copies, from ``augment.seed``).
     """
     if workers < 1 or batch_size < 1:
         raise ValueError(f"need workers >= 1 and batch_size >= 1, got workers={workers}, batch_size={batch_size}.")
-    _check_augment(config.split, augment)
+    _check_augment(config.split, augment, flip_clutter)
     if workers == 1:
-        pools = training_pools(config.split, augment)
+        pools = training_pools(config.split, augment, flip_clutter)
         yield from (canvas_batch(config, seed, index, batch_size, targets, pools) for index in itertools.count(first))
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_pools,
-                             initargs=(config.split, augment)) as pool:
+                             initargs=(config.split, augment, flip_clutter)) as pool:
         indices = itertools.count(first)
         pending = deque(pool.submit(canvas_batch, config, seed, next(indices), batch_size, targets)
                         for _ in range(ahead or 2 * workers))

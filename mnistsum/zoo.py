@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 import mnistsum.value_map  # noqa: F401 (registers its layers, so that a saved value map loads)
-from mnistsum.augment import DigitAugment
+from mnistsum.augment import FLIPS, DigitAugment
 from mnistsum.quick import pick
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -420,22 +420,24 @@ def _with_second_opinion(trained: Trained) -> Trained:
 def resume_best(seed: int, epochs: int | None = None, images_per_epoch: int | None = None,
                 batch_size: int | None = None, learning_rate: float | None = None,
                 max_seconds: float | None = None, seconds: float | None = None, workers: int = 1,
-                augment: DigitAugment | None = None) -> Trained:
+                augment: DigitAugment | None = None, flip_clutter: bool = False) -> Trained:
     """Train the shipped detector further: a warm restart of its whole-canvas phase on fresh canvases.
 
     The canvases come from stream ``seed`` (give each stage of training its own). The defaults are
     :data:`RESUME_RECIPE`: 40 epochs of 8,000 canvases, batch 32, a cosine from 3e-4 (tiny in quick mode).
     With ``seconds``, it trains for that wall time instead, the cosine following the clock
     (:func:`~mnistsum.detector.train_detector_for`, defaults :data:`TIMED_RECIPE`), its canvases made
-    by ``workers`` processes, their digits from ``augment``'s pool when given: the recipe for a lent GPU.
+    by ``workers`` processes, their digits from ``augment``'s pool when given, their clothes flipped four ways
+    with ``flip_clutter`` (:func:`~mnistsum.augment.flipped_clutter`): the recipe for a lent GPU.
     The budget returned is this stage's alone; :func:`resumed_record` adds it to the earlier ones.
     """
     if seconds is not None:
         if epochs is not None or max_seconds is not None:
             raise ValueError("a timed stage (seconds) sets its own length: give neither epochs nor max_seconds.")
-        return _resume_best_for(seed, seconds, images_per_epoch, batch_size, learning_rate, workers, augment)
-    if augment is not None:
-        raise ValueError("digit augmentation applies to a timed stage: give seconds too.")
+        return _resume_best_for(seed, seconds, images_per_epoch, batch_size, learning_rate, workers, augment,
+                                flip_clutter)
+    if augment is not None or flip_clutter:
+        raise ValueError("digit augmentation and flipped clutter apply to a timed stage: give seconds too.")
     from mnistsum.detector import DetectorRecipe, train_detector
 
     recipe = DetectorRecipe(**RESUME_RECIPE)
@@ -478,7 +480,8 @@ TIMED_RECIPE = {"grid_images": 200_000, "grid_batch_size": 256, "learning_rate":
 
 
 def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, batch_size: int | None,
-                     learning_rate: float | None, workers: int, augment: DigitAugment | None) -> Trained:
+                     learning_rate: float | None, workers: int, augment: DigitAugment | None,
+                     flip_clutter: bool = False) -> Trained:
     from mnistsum.detector import train_detector_for
 
     recipe = pick(full=TIMED_RECIPE, quick={**TIMED_RECIPE, "grid_images": 16, "grid_batch_size": 8, "val_images": 8})
@@ -488,8 +491,9 @@ def _resume_best_for(seed: int, seconds: float, images_per_epoch: int | None, ba
     augment = _augment_for_mode(augment)
     start = time.perf_counter()
     history = train_detector_for(model, seconds, recipe["learning_rate"], recipe["grid_batch_size"],
-                                 recipe["grid_images"], seed, workers, recipe["val_images"], augment)
+                                 recipe["grid_images"], seed, workers, recipe["val_images"], augment, flip_clutter)
     budget = {"window_epochs": 0, **recipe, **_augment_budget(augment),
+              **({"clutter": f"each piece {', '.join(FLIPS)}"} if flip_clutter else {}),
               **_timed_budget(seconds, workers, seed, history), "grid_epochs": len(history["loss"])}
     return _with_second_opinion(Trained(model, history, budget, time.perf_counter() - start))
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from mnistsum.augment import DigitAugment, augmented_pools, rotation_matrices, warp_digits
+from mnistsum.augment import (DigitAugment, augmented_pools, rotation_matrices, turned_clutter, turned_pools,
+                              warp_digits)
 from mnistsum.feed import canvas_batches, training_pools
-from mnistsum.generator import CanvasConfig, Pools, load_pools
+from mnistsum.generator import CanvasConfig, Pools, generate, load_pools
 
 
 def _pools(n=6):
@@ -110,3 +111,30 @@ def test_workers_draw_from_the_same_augmented_pool():
         two.close()
     plain = next(canvas_batches(config, 4, 3))
     assert not np.array_equal(plain[0], one[0]), "the larger pool changes which digits are drawn"
+
+
+def test_flipped_clutter_adds_three_flips_of_each_piece_for_training_only():
+    pools = load_pools("val")
+    flipped = training_pools("train", flip_clutter=True)
+    n = len(pools.clutter)
+    assert len(flipped.clutter) == 4 * n and flipped.digits.shape == load_pools("train").digits.shape
+    np.testing.assert_array_equal(flipped.clutter[:n], pools.clutter)
+    np.testing.assert_array_equal(flipped.clutter[n: 2 * n], pools.clutter[:, :, ::-1])
+    np.testing.assert_array_equal(flipped.clutter[3 * n:], np.rot90(pools.clutter, 2, (1, 2)))
+    assert "upside down" in flipped.clutter_source
+    with pytest.raises(ValueError, match="flipped clutter is for training canvases only"):
+        training_pools("test", flip_clutter=True)
+    with pytest.raises(ValueError, match="how='sideways' is invalid"):
+        turned_clutter(pools.clutter, "sideways")
+
+
+def test_turned_pools_turn_only_the_clothes():
+    pools = load_pools("val")
+    turned = turned_pools(pools, "turned clockwise")
+    config = CanvasConfig(split="val")
+    plain, other = generate(config, 3, range(8), pools), generate(config, 3, range(8), turned)
+    for field in ("sums", "digits", "boxes", "clutter_boxes", "digit_ids"):
+        np.testing.assert_array_equal(getattr(plain, field), getattr(other, field))
+    assert not np.array_equal(plain.images, other.images), "the clothes look different"
+    assert turned.clutter_source == "Fashion-MNIST train, turned clockwise"
+    np.testing.assert_array_equal(turned.clutter[0], np.rot90(pools.clutter[0], -1))

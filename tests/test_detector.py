@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from mnistsum.detector import (BACKGROUND, NEGATIVE_SHIFT, POSITIVE_SHIFT, STRIDE, WindowDataset, build_detector,
-                               decode, every_two_pixels_across, windows_from)
-from mnistsum.generator import PATCH, CanvasConfig, generate
+                               decode, detect, every_two_pixels_across, windows_from)
+from mnistsum.generator import PATCH, CanvasConfig, generate, load_pools
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,19 @@ def test_report_traces_every_digit_to_its_mnist_digit():
     np.testing.assert_array_equal(rep.digit_ids, canvases.digit_ids)
     np.testing.assert_array_equal(rep.digits, canvases.digits)
     assert len(rep.misread()) <= (rep.digit_ids >= 0).sum()
+
+
+def test_report_reads_canvases_drawn_from_the_pools_it_is_given():
+    from mnistsum.augment import turned_pools
+    from mnistsum.detector import report
+
+    config = CanvasConfig(split="val", canvas_size=64, max_digits=2, max_clutter=3)
+    model = build_detector(width=2)
+    turned = turned_pools(load_pools("val"), "transposed")
+    rep = report(model, config, seed=5, n=6, pools=turned)
+    canvases = generate(config, 5, range(6), turned)
+    np.testing.assert_array_equal(rep.predicted, detect(model, canvases.images).sums)
+    np.testing.assert_array_equal(rep.digits, canvases.digits)
 
 
 def test_grid_labels_label_every_cell_like_a_window(batch):

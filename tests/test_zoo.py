@@ -178,11 +178,12 @@ def test_resume_trains_the_shipped_best_further_and_adds_a_stage(quick_runs, cap
 def test_a_timed_resume_trains_for_its_seconds_with_workers(quick_runs, capsys):
     unused = unused_seed("best")
     main(["train", "--model", "best", "--resume", "--seed", str(unused), "--seconds", "6", "--workers", "2",
-          "--augment", "--eval-images", "8"])
+          "--augment", "--flip-clutter", "--eval-images", "8"])
     stage = _last_json(capsys)["budget"]["stages"][-1]
     budget = stage["budget"]
     assert budget["seconds"] == 6 and budget["workers"] == 2 and budget["keras_backend"] == "tensorflow"
     assert budget["augment"]["copies"] == 1, "quick mode warps one copy of each digit"
+    assert budget["clutter"] == "each piece as they are, mirrored, upside down, half-turned"
     assert budget["images_seen"] > 0 and budget["epochs"] >= 1 and budget["schedule"] == "cosine over 6 s of wall time"
     assert "--seconds 6" in stage["command"]
 
@@ -221,7 +222,8 @@ def test_resume_trains_the_shipped_sum_only_further_on_the_benchmark_recipe(quic
     (["--model", "best", "--resume"], "needs --seed"),
     (["--model", "sum-only", "--resume", "--seed", "1"], "no earlier stage used"),
     (["--model", "sum-only", "--resume", "--seed", "99", "--epochs", "2"], "give --seconds T"),
-    (["--model", "sum-only", "--resume", "--seed", "99", "--augment"], "--augment applies to best"),
+    (["--model", "sum-only", "--resume", "--seed", "99", "--augment"], "--flip-clutter apply to best"),
+    (["--model", "sum-only", "--resume", "--seed", "99", "--flip-clutter"], "--flip-clutter apply to best"),
     (["--model", "best", "--resume", "--seed", "1"], "no earlier stage used"),
     (["--model", "sequence", "--resume", "--seed", "99"], "no resumable recipe"),
     (["--model", "best", "--seed", "99"], "apply to sum-only and to --resume"),
@@ -236,7 +238,9 @@ def test_resume_trains_the_shipped_sum_only_further_on_the_benchmark_recipe(quic
     (["--model", "best", "--resume", "--seed", "99", "--seconds", "0"], "--seconds 0.0"),
     (["--model", "best", "--resume", "--seed", "99", "--seconds", "9", "--workers", "0"], "--workers 0"),
     (["--model", "best", "--augment"], "give --resume --seconds T"),
-    (["--model", "best", "--resume", "--seed", "99", "--augment"], "--augment applies to a timed stage"),
+    (["--model", "best", "--flip-clutter"], "give --resume --seconds T"),
+    (["--model", "best", "--resume", "--seed", "99", "--augment"], "apply to a timed stage"),
+    (["--model", "best", "--resume", "--seed", "99", "--flip-clutter"], "apply to a timed stage"),
 ])
 def test_resume_refuses_what_it_cannot_do(argv, message):
     with pytest.raises(SystemExit, match=message):
