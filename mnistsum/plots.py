@@ -211,7 +211,7 @@ def plot_comparison(records: list[dict], ax=None):
     accuracy = [100 * r["sum_accuracy"] for r in records]
     bars = ax.barh(names, accuracy, color="tab:blue")
     for bar, a, r in zip(bars, accuracy, records):
-        ax.text(a + 1, bar.get_y() + bar.get_height() / 2, f"{a:.1f}%  ({r['params']:,} params)",
+        ax.text(a + 1, bar.get_y() + bar.get_height() / 2, f"{a:.2f}%  ({r['params']:,} params)",
                 va="center", fontsize=8)
     ax.set_xlim(0, 130)
     ax.set_xlabel(f"sum accuracy on the benchmark set (%), n = {records[0]['benchmark']['n']:,}" if records else "")

@@ -100,7 +100,7 @@ def describe(record: dict) -> str:
     unit = budget.get("unit", "images")
     batch = f", batch {budget['batch_size']}" if "batch_size" in budget else ""
     if "sum_accuracy" in record:
-        score = (f"sum accuracy {record['sum_accuracy']:.1%}, MAE {record['mae']:.2f} on "
+        score = (f"sum accuracy {record['sum_accuracy']:.2%}, MAE {record['mae']:.2f} on "
                  f"{record['benchmark']['n']:,} benchmark images")
     else:
         score = f"MNIST test accuracy {record['test_accuracy']:.2%} on {record['test_n']:,} digits"
@@ -140,7 +140,7 @@ def results_table(records: list[dict]) -> str:
     for r in records:
         hours = r["wall_time_s"] / 3600
         lines.append(
-            f"| {r['model']} | {100 * r['sum_accuracy']:.1f}% | {r['mae']:.2f} | {r['params']:,} "
+            f"| {r['model']} | {100 * r['sum_accuracy']:.2f}% | {r['mae']:.2f} | {r['params']:,} "
             f"| {r['budget']['images_seen']:,} | {hours:.1f} h | {_hardware(r)} |"
         )
     n = {r["benchmark"]["n"] for r in records}

@@ -17,8 +17,8 @@ RECORD = {"model": "m", "sum_accuracy": 0.3012, "mae": 1.234, "params": 1234,
 
 def test_table_and_description():
     table = results_table([RECORD])
-    assert "| m | 30.1% | 1.23 | 1,234 | 30 | 2.0 h | CPU |" in table
-    assert describe(RECORD).startswith("m: sum accuracy 30.1%, MAE 1.23 on 10,000 benchmark images, after 30")
+    assert "| m | 30.12% | 1.23 | 1,234 | 30 | 2.0 h | CPU |" in table
+    assert describe(RECORD).startswith("m: sum accuracy 30.12%, MAE 1.23 on 10,000 benchmark images, after 30")
     mixed = {**RECORD, "budget": {**RECORD["budget"], "precision": "mixed_bfloat16"}}
     assert "| 2.0 h | CPU, mixed_bfloat16 |" in results_table([mixed])
     assert describe(mixed).endswith("in 2.0 h on CPU, mixed_bfloat16 (2026-11-24).")
