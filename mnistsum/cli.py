@@ -378,7 +378,7 @@ def _add_vote(sub) -> None:
 def cmd_vote(args) -> None:
     from mnistsum import zoo
 
-    _choose_again("vote", "best", "second_opinion", zoo.vote_again, args)
+    _choose_again("vote", "best", "second_opinion", zoo.vote_again, zoo.second_opinion, args)
 
 
 def _add_shifts(sub) -> None:
@@ -388,13 +388,14 @@ def _add_shifts(sub) -> None:
 def cmd_shifts(args) -> None:
     from mnistsum import zoo
 
-    _choose_again("shifts", "sum-only", "shifts", zoo.shift_again, args)
+    _choose_again("shifts", "sum-only", "shifts", zoo.shift_again, zoo.shifts, args)
 
 
-def _choose_again(command: str, name: str, key: str, choose, args) -> None:
+def _choose_again(command: str, name: str, key: str, choose, current, args) -> None:
     """``vote`` and ``shifts``: ``choose()`` how the shipped ``name`` is read again, score it on the benchmark,
     and with ``--ship`` write the choice (as ``record[key]``) and the scores into its record; the choice it
-    replaces, with its scores, goes first in ``record[key]["earlier"]``."""
+    replaces (``current(record)``: the record's own, else the one its newest training stage made), with its
+    scores, goes first in ``record[key]["earlier"]``."""
     _check_positive(eval_images=args.eval_images)
     from mnistsum import zoo
     from mnistsum.results import make_record
@@ -409,10 +410,10 @@ def _choose_again(command: str, name: str, key: str, choose, args) -> None:
                          _command(args))
     said = ("hardware", "date", "command")
     chosen = {**choice, **{k: scored[k] for k in said}}
-    if key in previous:  # the choice it replaces, with what it scored, is kept: newest first
-        before = {k: v for k, v in previous[key].items() if k != "earlier"}
+    if (replaced := current(previous)) is not None:  # kept, with what it scored: newest first
+        before = {k: v for k, v in replaced.items() if k != "earlier"}
         chosen["earlier"] = [{**before, **{k: previous[k] for k in ("sum_accuracy", "mae")}},
-                             *previous[key].get("earlier", [])]
+                             *replaced.get("earlier", [])]
     record = {**previous, **{k: scored[k] for k in ("sum_accuracy", "mae", "benchmark", "params")}, key: chosen}
     _save_and_report(name, model, record, None, ship=False)
     if args.ship:  # the weights are unchanged: only the record is written

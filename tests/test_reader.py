@@ -206,10 +206,12 @@ def test_vote_chooses_again_and_keeps_the_training_record(tmp_path, monkeypatch,
     assert record["benchmark"]["n"] == 8
     assert record["second_opinion"]["command"] == "python -m mnistsum vote --eval-images 8"
     assert zoo.second_opinion(record) == record["second_opinion"]
+    assert "second_opinion" not in previous, "the shipped record's choice is its newest stage's"
+    replaced = zoo.second_opinion(previous)
     earlier = record["second_opinion"]["earlier"]
-    assert earlier[0] == {**{k: v for k, v in previous["second_opinion"].items() if k != "earlier"},
+    assert earlier[0] == {**{k: v for k, v in replaced.items() if k != "earlier"},
                           "sum_accuracy": previous["sum_accuracy"], "mae": previous["mae"]}
-    assert earlier[1:] == previous["second_opinion"].get("earlier", []), "older choices are kept too"
+    assert earlier[1:] == replaced.get("earlier", []), "older choices are kept too"
     assert zoo.shipped_record("best") == previous, "a quick vote never ships"
     with pytest.raises(SystemExit, match="never shipped"):
         main(["vote", "--ship"])

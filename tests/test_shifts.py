@@ -113,6 +113,10 @@ def test_the_shifts_command_chooses_again_and_keeps_the_training_record(quick_ru
     assert record["budget"] == previous["budget"] and record["history"] == previous["history"]
     assert record["benchmark"]["n"] == 8 and record["shifts"]["val_canvases"] == 16
     assert record["shifts"]["command"] == "python -m mnistsum shifts --eval-images 8"
+    assert "shifts" in previous, "the shipped record holds a choice made again, which is the one replaced"
+    assert record["shifts"]["earlier"] == [
+        {**{k: v for k, v in previous["shifts"].items() if k != "earlier"},
+         "sum_accuracy": previous["sum_accuracy"], "mae": previous["mae"]}, *previous["shifts"].get("earlier", [])]
     assert zoo.shipped_record("sum-only") == previous, "a quick choice never ships"
     with pytest.raises(SystemExit, match="never shipped"):
         main(["shifts", "--ship"])
