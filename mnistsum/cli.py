@@ -378,7 +378,7 @@ def _add_vote(sub) -> None:
 def cmd_vote(args) -> None:
     from mnistsum import zoo
 
-    _choose_again("vote", "best", "second_opinion", zoo.vote_again, zoo.second_opinion, args)
+    _choose_again("vote", "best", "second_opinion", zoo.vote_again, args)
 
 
 def _add_shifts(sub) -> None:
@@ -388,14 +388,14 @@ def _add_shifts(sub) -> None:
 def cmd_shifts(args) -> None:
     from mnistsum import zoo
 
-    _choose_again("shifts", "sum-only", "shifts", zoo.shift_again, zoo.shifts, args)
+    _choose_again("shifts", "sum-only", "shifts", zoo.shift_again, args)
 
 
-def _choose_again(command: str, name: str, key: str, choose, current, args) -> None:
+def _choose_again(command: str, name: str, key: str, choose, args) -> None:
     """``vote`` and ``shifts``: ``choose()`` how the shipped ``name`` is read again, score it on the benchmark,
     and with ``--ship`` write the choice (as ``record[key]``) and the scores into its record; the choice it
-    replaces (``current(record)``: the record's own, else the one its newest training stage made), with its
-    scores, goes first in ``record[key]["earlier"]``."""
+    replaces (:func:`~mnistsum.zoo.latest_choice`: the record's own, else its newest training stage's), with
+    its scores, goes first in ``record[key]["earlier"]``."""
     _check_positive(eval_images=args.eval_images)
     from mnistsum import zoo
     from mnistsum.results import make_record
@@ -410,7 +410,7 @@ def _choose_again(command: str, name: str, key: str, choose, current, args) -> N
                          _command(args))
     said = ("hardware", "date", "command")
     chosen = {**choice, **{k: scored[k] for k in said}}
-    if (replaced := current(previous)) is not None:  # kept, with what it scored: newest first
+    if (replaced := zoo.latest_choice(previous, key)) is not None:  # kept, with what it scored: newest first
         before = {k: v for k, v in replaced.items() if k != "earlier"}
         chosen["earlier"] = [{**before, **{k: previous[k] for k in ("sum_accuracy", "mae")}},
                              *replaced.get("earlier", [])]

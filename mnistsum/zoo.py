@@ -227,7 +227,7 @@ def _with_shifts(trained: Trained) -> Trained:
 def shifts(record: dict) -> dict | None:
     """The test-time shifts of a sum-only record: those chosen again by ``python -m mnistsum shifts`` when
     there are some, else those its newest stage chose, if any."""
-    return record.get("shifts") or stage_budgets(record)[-1].get("shifts")
+    return latest_choice(record, "shifts")
 
 
 def shift_again() -> tuple[keras.Model, dict]:
@@ -515,6 +515,19 @@ def stage_budgets(record: dict) -> list[dict]:
     return [stage["budget"] for stage in budget["stages"]] if "stages" in budget else [budget]
 
 
+def latest_choice(record: dict, key: str) -> dict | None:
+    """How a record's weights are read (``key``: ``"shifts"``, ``"second_opinion"``): the choice made again
+    after training (``record[key]``) when there is one, else the one its newest stage made, if any.
+
+    >>> staged = {"budget": {"stages": [{"budget": {"shifts": "old"}}, {"budget": {"shifts": "new"}}]}}
+    >>> latest_choice(staged, "shifts"), latest_choice({**staged, "shifts": "again"}, "shifts")
+    ('new', 'again')
+    >>> latest_choice({"budget": {}}, "shifts") is None
+    True
+    """
+    return record.get(key) or stage_budgets(record)[-1].get(key)
+
+
 def resumed_record(previous: dict, latest: dict) -> dict:
     """The record of weights trained in stages: ``latest`` (the newest stage's record) on top of ``previous``.
 
@@ -654,7 +667,7 @@ def _existing_shipped_path(name: str) -> Path:
 def second_opinion(record: dict) -> dict | None:
     """The second opinion (model and vote weight) of a record: the one chosen again by
     ``python -m mnistsum vote`` when there is one, else the one its newest stage chose, if any."""
-    return record.get("second_opinion") or stage_budgets(record)[-1].get("second_opinion")
+    return latest_choice(record, "second_opinion")
 
 
 def vote_again() -> tuple[keras.Model, dict]:
