@@ -44,6 +44,8 @@ _CHECK_CALL = re.compile(r"\.check\(")
 _PLACEHOLDER = re.compile(r"(?<!\w)____(?!\w)")
 _IMPORTS_PLACEHOLDER = re.compile(r"from\s+mnistsum\.exercises\s+import\s+(\([^)]*\)|[^\n]*)")
 PLACEHOLDER_IMPORT = "from mnistsum.exercises import ____"
+SETUP_HEADING = "## Set-up"
+EXERCISES_HEADING = "## Exercises"
 
 
 def _width(line: str) -> int:
@@ -189,8 +191,41 @@ def student_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
     return nb
 
 
-def make_student_copy(src_dir: Path, out_dir: Path) -> list[Path]:
-    """Write the student copy of every ``NN_*.ipynb`` in ``src_dir`` (and its nbval config) to ``out_dir``."""
+def _heading(cell) -> str | None:
+    """The ``## `` heading a markdown cell opens with, else None."""
+    if cell.cell_type != "markdown" or not cell.source.startswith("## "):
+        return None
+    return cell.source.split("\n", 1)[0].rstrip()
+
+
+def exercise_sheet(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The exercises of ``nb`` alone: its title cell, its ``## Set-up`` section and its ``## Exercises`` section.
+
+    A hand-out that runs in seconds, since it skips the lesson's training. The
+    course keeps every exercise section self-contained: it uses only names that
+    it or the set-up defines (``tests/test_student_copy_course.py`` checks it).
+    """
+    import nbformat
+
+    headings = [(index, _heading(cell)) for index, cell in enumerate(nb.cells) if _heading(cell)]
+    setup = [index for index, text in headings if text == SETUP_HEADING]
+    exercises = [index for index, text in headings if text == EXERCISES_HEADING]
+    if not setup or not exercises:
+        missing = " and ".join(repr(h) for h, found in ((SETUP_HEADING, setup), (EXERCISES_HEADING, exercises))
+                               if not found)
+        raise ValueError(f"{name}: no markdown cell opens with {missing}, so there is no exercise sheet to cut; "
+                         "give the notebook those sections, or copy it whole (without --exercises-only).")
+    setup_end = next((index for index, _ in headings if index > setup[0]), len(nb.cells))
+    sheet = nbformat.from_dict(nb)  # a deep copy
+    sheet.cells = sheet.cells[: setup_end] + sheet.cells[exercises[0]:]
+    return sheet
+
+
+def make_student_copy(src_dir: Path, out_dir: Path, exercises_only: bool = False) -> list[Path]:
+    """Write the student copy of every ``NN_*.ipynb`` in ``src_dir`` (and its nbval config) to ``out_dir``.
+
+    With ``exercises_only``, each notebook is cut to its :func:`exercise_sheet`.
+    """
     import nbformat
 
     src_dir, out_dir = Path(src_dir), Path(out_dir)
@@ -200,7 +235,12 @@ def make_student_copy(src_dir: Path, out_dir: Path) -> list[Path]:
     if out_dir.resolve() == src_dir.resolve():
         raise ValueError(f"--out {out_dir} is the instructor's notebook folder: "
                          "the copy would overwrite the solutions.")
-    students = [(path.name, student_notebook(nbformat.read(path, as_version=4), path.name)) for path in notebooks]
+    students = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        if exercises_only:
+            nb = exercise_sheet(nb, path.name)
+        students.append((path.name, student_notebook(nb, path.name)))
     out_dir.mkdir(parents=True, exist_ok=True)  # only once every notebook converted without error
     written = []
     for file_name, nb in students:
@@ -213,10 +253,12 @@ def make_student_copy(src_dir: Path, out_dir: Path) -> list[Path]:
 
 
 def add_parser(subparsers) -> None:
-    """Register ``python -m mnistsum student-copy --out DIR [--src DIR]``."""
+    """Register ``python -m mnistsum student-copy --out DIR [--src DIR] [--exercises-only]``."""
     p = subparsers.add_parser("student-copy", help="write the notebooks without their solutions (for learners)")
     p.add_argument("--out", type=Path, required=True, help="folder for the student notebooks")
     p.add_argument("--src", type=Path, default=None, help="instructor notebooks (default: the repository's notebooks/)")
+    p.add_argument("--exercises-only", action="store_true",
+                   help="keep only each notebook's set-up and exercises: a hand-out that runs in seconds")
     p.set_defaults(func=cmd_student_copy)
 
 
@@ -229,5 +271,5 @@ def cmd_student_copy(args) -> None:
         if root is None:
             raise ValueError("no repository checkout found: pass the instructor notebooks with --src DIR.")
         src = root / "notebooks"
-    for path in make_student_copy(src, args.out):
+    for path in make_student_copy(src, args.out, args.exercises_only):
         print(path)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mnistsum.student import add_parser, make_student_copy, student_source
+from mnistsum.student import add_parser, exercise_sheet, make_student_copy, student_source
 
 SETUP = "import numpy as np\nfrom mnistsum.exercises import ____, ex02, ex03"
 FUNCTION_SOLUTION = '''\
@@ -148,8 +148,53 @@ def test_cli_subcommand_prints_the_written_paths(course, tmp_path, capsys):
     args.func(args)
     assert capsys.readouterr().out.split() == [str(tmp_path / "s" / "99_synthetic.ipynb"),
                                                str(tmp_path / "s" / "nbval_sanitize.cfg")]
+    assert not args.exercises_only
+    assert parser.parse_args(["student-copy", "--out", "s", "--exercises-only"]).exercises_only
     with pytest.raises(SystemExit):
         parser.parse_args(["student-copy"])  # --out is required
+
+
+def lesson_notebook():
+    """A notebook shaped like the course's: title, set-up, a lesson, exercises."""
+    return new_notebook(cells=[
+        new_markdown_cell("# 98 · A lesson"),
+        new_markdown_cell("## Set-up\n\nRun this first."),
+        cell(SETUP, count=1),
+        new_markdown_cell("## 1. The lesson"),
+        cell("lesson = 'slow training'", count=2),
+        new_markdown_cell("## Summary"),
+        new_markdown_cell("## Exercises"),
+        cell(FUNCTION_SOLUTION, count=3),
+        cell(CHECKERS[0], output="Correct! overlaps is right.\n", count=4),
+    ])
+
+
+def test_exercise_sheet_keeps_the_title_the_set_up_and_the_exercises():
+    nb = lesson_notebook()
+    sheet = exercise_sheet(nb, "98_lesson.ipynb")
+    assert [c.source for c in sheet.cells] == [c.source for c in nb.cells[:3] + nb.cells[6:]]
+    assert len(nb.cells) == 9  # the notebook itself is left as it was
+
+
+def test_exercises_only_copy_is_the_student_sheet(tmp_path):
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    nbformat.write(lesson_notebook(), src / "98_lesson.ipynb")
+    make_student_copy(src, tmp_path / "sheets", exercises_only=True)
+    sources = [c.source for c in nbformat.read(tmp_path / "sheets" / "98_lesson.ipynb", as_version=4).cells]
+    assert "lesson = 'slow training'" not in sources and SETUP in sources
+    assert "ax0 < bx1" not in "\n".join(sources) and "raise NotImplementedError" in sources[4]
+
+
+def test_exercises_only_refuses_a_notebook_without_the_sections(course, tmp_path):
+    with pytest.raises(ValueError, match=r"99_synthetic.ipynb: no markdown cell opens with '## Set-up' and "
+                                         r"'## Exercises'.*without --exercises-only"):
+        make_student_copy(course, tmp_path / "sheets", exercises_only=True)
+    assert not (tmp_path / "sheets").exists()
+    nb = lesson_notebook()
+    nb.cells = nb.cells[:6]
+    with pytest.raises(ValueError, match=r"no markdown cell opens with '## Exercises'"):
+        exercise_sheet(nb, "98_lesson.ipynb")
 
 
 def _has_python3_kernel() -> bool:
