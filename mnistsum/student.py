@@ -207,7 +207,7 @@ def exercise_sheet(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNod
     """
     import nbformat
 
-    headings = [(index, _heading(cell)) for index, cell in enumerate(nb.cells) if _heading(cell)]
+    headings = [(index, text) for index, cell in enumerate(nb.cells) if (text := _heading(cell))]
     setup = [index for index, text in headings if text == SETUP_HEADING]
     exercises = [index for index, text in headings if text == EXERCISES_HEADING]
     if not setup or not exercises:

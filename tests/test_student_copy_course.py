@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 MAGIC = re.compile(r"^(\s*)[%!].*$", re.M)
+CHECK_CELL = re.compile(r"ex\d\d\.q\d\.check\(\w+\)")  # a checker cell: ex03.q1.check(answer)
 WHOLE_COPY = "03_metric.ipynb"  # the whole student copy of this one runs under nbval (its lesson is quick)
 
 
@@ -49,7 +50,7 @@ def solution_lines() -> set[str]:
 def test_every_numbered_notebook_has_checked_exercises():
     for path in NOTEBOOKS:
         sources = [c.source for c in nbformat.read(path, 4).cells]
-        checks = [s for s in sources if re.fullmatch(r"ex\d\d\.q\d\.check\(\w+\)", s.strip())]
+        checks = [s for s in sources if CHECK_CELL.fullmatch(s.strip())]
         assert len(checks) >= 2, f"{path.name} has {len(checks)} checked exercises"
         assert any(s.startswith("## Exercises") for s in sources), path.name
 
@@ -111,7 +112,7 @@ def test_student_sheet_runs_and_every_checker_says_not_attempted(path, sheets, m
     nb = nbformat.read(sheets / path.name, 4)
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(sheets)}}).execute()  # raises on any cell error
-    checks = [c for c in nb.cells if c.cell_type == "code" and re.fullmatch(r"ex\d\d\.q\d\.check\(\w+\)", c.source)]
+    checks = [c for c in nb.cells if c.cell_type == "code" and CHECK_CELL.fullmatch(c.source.strip())]
     assert len(checks) >= 2
     for check in checks:
         assert "Not attempted yet" in json.dumps(check.outputs), f"{path.name}: {check.source} said {check.outputs}"
